@@ -1,0 +1,136 @@
+"""Known behaviours: named, reproducible outcomes of a HOP in a mode.
+
+The built-in table is the one place expectations live. The suite uses it to
+turn a reproduced behaviour into ``xfail`` (and its absence, where the
+reference suite expected it, into ``xpass``); the report matches the same
+table, plus users' own entries, against every cell to tag it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from suites.schema import Status
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """One known behaviour; matches an exception, cell properties, or both."""
+
+    id: str
+    hop: str  # fnmatch pattern over HOP names
+    mode: str  # fnmatch pattern over mode names
+    sentence: str
+    exception: str | None = None  # exception class name, bare or qualified
+    message: str | None = None  # regex searched in the exception message
+    properties: tuple[tuple[str, str], ...] = ()  # cell property -> regex (full match)
+    links: tuple[str, ...] = ()
+    # The reference suite expects it: where it is absent the cell is ``xpass``.
+    expected: bool = False
+    origin: str = "builtin"
+
+    def applies_to(self, hop: str, mode: str) -> bool:
+        return fnmatch.fnmatchcase(hop, self.hop) and fnmatch.fnmatchcase(mode, self.mode)
+
+    @property
+    def is_exception(self) -> bool:
+        return self.exception is not None or self.message is not None
+
+    def matches(
+        self,
+        hop: str,
+        mode: str,
+        error_type: str | None,
+        error_message: str | None,
+        properties: Mapping[str, str],
+    ) -> bool:
+        """Whether a cell with these facts shows this behaviour."""
+        if not self.applies_to(hop, mode):
+            return False
+        if self.is_exception:
+            if error_type is None:
+                return False
+            if self.exception is not None and not _same_exception(self.exception, error_type):
+                return False
+            if self.message is not None and not re.search(self.message, error_message or ""):
+                return False
+        for key, pattern in self.properties:
+            value = properties.get(key)
+            if value is None or re.fullmatch(pattern, value) is None:
+                return False
+        return True
+
+
+def _same_exception(wanted: str, actual: str) -> bool:
+    if "." in wanted:
+        return wanted == actual
+    return actual.rsplit(".", 1)[-1] == wanted
+
+
+BUILTIN: tuple[Behaviour, ...] = (
+    Behaviour(
+        id="while_loop.serde-carried-inputs",
+        hop="while_loop*",
+        mode="serialize",
+        exception="RuntimeError",
+        message=r"carried_inputs must be a tuple",
+        sentence=(
+            "After torch.export save/load, running while_loop raises "
+            "'carried_inputs must be a tuple'."
+        ),
+        links=("shared/reference/test_hop_seed.py (test_serialize_export)",),
+        expected=True,
+    ),
+    Behaviour(
+        id="while_loop.serde-tuple-to-list",
+        hop="while_loop*",
+        mode="serialize",
+        properties=(("carried_inputs_before", "tuple"), ("carried_inputs_after", "list")),
+        sentence=(
+            "The while_loop node's carried inputs go into torch.export.save as a "
+            "tuple and come out of torch.export.load as a list."
+        ),
+    ),
+)
+
+
+def matching(
+    behaviours: tuple[Behaviour, ...],
+    hop: str,
+    mode: str,
+    error_type: str | None,
+    error_message: str | None,
+    properties: Mapping[str, str],
+) -> tuple[str, ...]:
+    """Ids of the behaviours a cell shows, in table order."""
+    return tuple(
+        b.id for b in behaviours if b.matches(hop, mode, error_type, error_message, properties)
+    )
+
+
+def resolve_status(
+    raw: Status,
+    hop: str,
+    mode: str,
+    error_type: str | None,
+    error_message: str | None,
+    properties: Mapping[str, str],
+    behaviours: tuple[Behaviour, ...] = BUILTIN,
+) -> tuple[Status, tuple[str, ...]]:
+    """Raw outcome (pass/fail/error) -> final status and matching behaviour ids.
+
+    An error that reproduces a known exception behaviour is ``xfail``; a pass
+    where the reference expected such an exception is ``xpass``.
+    """
+    ids = matching(behaviours, hop, mode, error_type, error_message, properties)
+    by_id = {b.id: b for b in behaviours}
+    if raw is Status.ERROR and any(by_id[i].is_exception for i in ids):
+        return Status.XFAIL, ids
+    if raw is Status.PASS and any(
+        b.expected and b.is_exception and b.applies_to(hop, mode) for b in behaviours
+    ):
+        return Status.XPASS, ids
+    return raw, ids

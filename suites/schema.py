@@ -1,0 +1,176 @@
+"""The JUnit contract between the suite (writer) and compat (reader).
+
+Only the standard library: this module runs inside every torch env, and
+``compat`` imports it to read what the suite wrote.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+
+SCHEMA_VERSION = "1"
+
+
+class Status(enum.StrEnum):
+    """What happened to one cell."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+    XFAIL = "xfail"
+    XPASS = "xpass"
+    SKIP = "skip"
+    MISSING = "missing"
+    TIMEOUT = "timeout"
+    CRASH = "crash"
+    ENV_ERROR = "env-error"
+
+
+class Mode(enum.StrEnum):
+    """How a case is exported (the first four are the seed's)."""
+
+    AOT = "aot"
+    PRE_DISPATCH = "pre_dispatch"
+    RETRACE = "retrace"
+    SERIALIZE = "serialize"
+    NON_STRICT = "non_strict"
+
+
+SEED_MODES = (Mode.AOT, Mode.PRE_DISPATCH, Mode.RETRACE, Mode.SERIALIZE)
+
+
+class Device(enum.StrEnum):
+    CPU = "cpu"
+    CUDA = "cuda"
+
+
+class Source(enum.StrEnum):
+    """Where a case comes from: torch's own hop_db, or this project's catalogue."""
+
+    UPSTREAM = "upstream"
+    CATALOG = "catalog"
+
+
+class Prop(enum.StrEnum):
+    """Testcase-level property names."""
+
+    HOP = "hop"
+    VARIANT = "variant"
+    SOURCE = "source"
+    MODE = "mode"
+    DEVICE = "device"
+    STATUS = "status"
+    BEHAVIOURS = "behaviours"  # comma-separated behaviour ids
+    ERROR_TYPE = "error_type"  # qualified exception class name
+    ERROR_MESSAGE = "error_message"  # first lines of the message, raw
+    SIGNATURE = "signature"  # normalised message, stable across runs
+    SAMPLES = "samples"  # samples run
+    STRICT = "strict"  # strictness export used: "true" / "false"
+    EXPECTATION = "expectation"  # upstream's expectation, beside the raw outcome
+    REASON = "reason"  # why skipped / missing
+    CARRIED_BEFORE = "carried_inputs_before"  # while_loop node, before save/load
+    CARRIED_AFTER = "carried_inputs_after"  # while_loop node, after save/load
+
+
+class SuiteProp(enum.StrEnum):
+    """Testsuite-level property names."""
+
+    SCHEMA = "schema_version"
+    SUITE_VERSION = "suite_version"
+    TARGET = "target"
+    TORCH_VERSION = "torch_version"
+    TORCH_GIT = "torch_git_version"
+    CUDA_VERSION = "cuda_version"
+    HIP_VERSION = "hip_version"
+    BUILD = "build"
+    PYTHON = "python"
+    PLATFORM = "platform"
+    DEVICES = "devices"  # comma-separated
+    AOT_STRICT = "aot_strict"  # "true" / "false": export()'s default strictness
+    REGISTERED_HOPS = "registered_hops"  # comma-separated, sorted
+    HOP_DB = "hop_db"  # "importable" or "unavailable: <why>"
+    INTERRUPTED = "interrupted"  # present when the run was cut short
+
+
+_CELL_ID = re.compile(
+    r"^(?P<source>[a-z_]+):(?P<hop>[^./:]+)\.(?P<variant>[^/]+)"
+    r"/(?P<mode>[a-z_]+)\[(?P<device>[a-z]+)\]$"
+)
+_CLASSNAME = re.compile(r"^(?P<source>[a-z_]+)\.(?P<hop>[^.]+)\.(?P<variant>.+)$")
+_NAME = re.compile(r"^(?P<mode>[a-z_]+)\[(?P<device>[a-z]+)\]$")
+
+
+@dataclass(frozen=True, order=True)
+class CellId:
+    """One cell of a target: case (source, hop, variant) x mode x device."""
+
+    source: Source
+    hop: str
+    variant: str
+    mode: Mode
+    device: Device
+
+    @property
+    def case(self) -> str:
+        return f"{self.source}:{self.hop}.{self.variant}"
+
+    @property
+    def classname(self) -> str:
+        return f"{self.source}.{self.hop}.{self.variant}"
+
+    @property
+    def name(self) -> str:
+        return f"{self.mode}[{self.device}]"
+
+    def __str__(self) -> str:
+        return f"{self.case}/{self.name}"
+
+    @classmethod
+    def parse(cls, text: str) -> CellId:
+        """Inverse of ``str()``: ``catalog:while_loop.simple/serialize[cpu]``."""
+        m = _CELL_ID.match(text)
+        if m is None:
+            raise ValueError(
+                f"{text!r} is not a cell id; expected e.g. "
+                "'catalog:while_loop.simple/serialize[cpu]'"
+            )
+        return cls._from_parts(m.groupdict())
+
+    @classmethod
+    def from_junit(cls, classname: str, name: str) -> CellId:
+        """Inverse of (``classname``, ``name``) as the suite writes them."""
+        c, n = _CLASSNAME.match(classname), _NAME.match(name)
+        if c is None or n is None:
+            raise ValueError(
+                f"testcase {classname!r} / {name!r} is not named like the suite's "
+                "'catalog.while_loop.simple' / 'serialize[cpu]'"
+            )
+        return cls._from_parts({**c.groupdict(), **n.groupdict()})
+
+    @classmethod
+    def _from_parts(cls, parts: dict[str, str]) -> CellId:
+        return cls(
+            source=Source(parts["source"]),
+            hop=parts["hop"],
+            variant=parts["variant"],
+            mode=Mode(parts["mode"]),
+            device=Device(parts["device"]),
+        )
+
+
+# How each status is spelled in plain JUnit, for tools that read only the
+# elements: (child element or None for a bare pass, its `type` attribute).
+JUNIT_ELEMENT: dict[Status, tuple[str | None, str]] = {
+    Status.PASS: (None, ""),
+    Status.XPASS: (None, ""),
+    Status.FAIL: ("failure", "fail"),
+    Status.ERROR: ("error", "error"),
+    Status.TIMEOUT: ("error", "timeout"),
+    Status.CRASH: ("error", "crash"),
+    Status.ENV_ERROR: ("error", "env-error"),
+    Status.XFAIL: ("skipped", "xfail"),
+    Status.SKIP: ("skipped", "skip"),
+    Status.MISSING: ("skipped", "missing"),
+}
