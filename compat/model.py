@@ -1,0 +1,139 @@
+"""The report model: targets x cases x modes x devices, and the facts derived from it.
+
+Everything here is a frozen value; ``compat.facts`` computes the derived
+parts, the renderers only read.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from packaging.version import Version
+
+from suites.behaviours import Behaviour
+from suites.schema import CellId, Status
+
+
+@dataclass(frozen=True)
+class TargetInfo:
+    """One column of the report: a torch environment the suite ran in."""
+
+    id: str  # "2.6.0-cu124", "2.13.0-cpu", "local"
+    version: Version  # torch version without local part, for ordering
+    build: str  # "cpu", "cu124", "rocm6.2", "local", ...
+    torch_version: str  # as torch reports it, e.g. "2.13.0+cpu"
+    source_file: str  # the JUnit file it came from (as given, relative if possible)
+    properties: tuple[tuple[str, str], ...] = ()  # suite-level properties, sorted
+    registered_hops: tuple[str, ...] = ()
+    env_error: str | None = None  # set when the target could not be installed or imported
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One result: (target, case, mode, device) -> status, with its evidence."""
+
+    target: str  # TargetInfo.id
+    id: CellId
+    status: Status
+    behaviours: tuple[str, ...] = ()  # ids of the known behaviours this cell shows
+    error_type: str | None = None
+    message: str | None = None  # raw message, already free of credentials
+    signature: str | None = None
+    properties: tuple[tuple[str, str], ...] = ()  # testcase properties, sorted
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
+class SkippedInput:
+    """An input that was not merged, and why (one sentence, with the fix)."""
+
+    path: str
+    reason: str
+
+
+class Verdict(enum.StrEnum):
+    """A known behaviour in one target."""
+
+    REPRODUCED = "reproduced"
+    ABSENT = "absent"
+    OTHER = "other error"
+    NOT_APPLICABLE = "n/a"
+
+
+class ChangeKind(enum.StrEnum):
+    REGRESSION = "regression"
+    FIX = "fix"
+
+
+@dataclass(frozen=True)
+class Change:
+    """A cell whose status changed between consecutive targets of one build."""
+
+    kind: ChangeKind
+    build: str
+    cell: CellId
+    before: str  # target id
+    after: str  # target id
+    before_status: Status
+    after_status: Status
+
+
+@dataclass(frozen=True)
+class RowSince:
+    """The first target of a build from which a row passes for good."""
+
+    cell: CellId
+    build: str
+    since: str | None  # target id, None when it never passes in the newest target
+
+
+@dataclass(frozen=True)
+class BehaviourRow:
+    """One known behaviour across all targets."""
+
+    behaviour: Behaviour
+    verdicts: tuple[tuple[str, Verdict], ...]  # (target id, verdict) in column order
+    first_seen: str | None  # target id
+    last_seen: str | None
+    absent_since: str | None  # first target from which it is gone for good
+    still_present: bool  # reproduced in the newest target where it applies
+    cells: tuple[str, ...] = ()  # "target/cell id" strings that reproduce it
+
+
+@dataclass(frozen=True)
+class InventoryRow:
+    """A HOP that some target registers, and whether a case covers it."""
+
+    hop: str
+    registered_in: tuple[str, ...]  # target ids
+    covered: bool
+
+
+@dataclass(frozen=True)
+class SignatureRow:
+    """A frequent error signature and the cells it hits."""
+
+    signature: str
+    count: int
+    cells: tuple[str, ...]  # "target/cell id"
+
+
+@dataclass(frozen=True)
+class Facts:
+    since: tuple[RowSince, ...] = ()
+    changes: tuple[Change, ...] = ()
+    behaviours: tuple[BehaviourRow, ...] = ()
+    inventory: tuple[InventoryRow, ...] = ()
+    signatures: tuple[SignatureRow, ...] = ()
+
+
+@dataclass(frozen=True)
+class Report:
+    """Every merged cell, its targets in column order, and the derived facts."""
+
+    targets: tuple[TargetInfo, ...]  # builds grouped, versions ascending within a build
+    cells: tuple[Cell, ...]  # sorted by (cell id, target column)
+    behaviours: tuple[Behaviour, ...]  # built-in and user-declared
+    skipped_inputs: tuple[SkippedInput, ...] = ()
+    facts: Facts = field(default_factory=Facts)
