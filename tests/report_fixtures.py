@@ -1,0 +1,540 @@
+"""Hand-built reports for the renderer tests, and the golden-file check.
+
+``realistic_report()`` is a small but complete matrix: three builds (cu124,
+cu128, cpu), one target that could not be installed, a ``while_loop``
+serialize cell that reproduces the seed's known behaviour, a regression, a
+fix, a crash, a timeout and a skipped input. Its facts are written here by
+hand (``since`` and the signature counts by two short loops over the cells),
+so the renderer tests do not depend on ``compat.facts``; one test checks that
+they agree with it.
+
+``hostile_report()`` puts Markdown and HTML metacharacters into every text
+field the data can carry.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from packaging.version import Version
+
+from compat.model import (
+    BehaviourRow,
+    Cell,
+    Change,
+    ChangeKind,
+    Facts,
+    InventoryRow,
+    Report,
+    RowSince,
+    SignatureRow,
+    SkippedInput,
+    TargetInfo,
+    Verdict,
+)
+from suites.behaviours import BUILTIN, Behaviour
+from suites.schema import CellId, Device, Mode, Prop, Source, Status, SuiteProp
+from suites.signature import signature
+
+GOLDEN_DIR = Path(__file__).parent / "data" / "golden"
+UPDATE_ENV = "UPDATE_GOLDEN"
+
+CARRIED = "while_loop.serde-carried-inputs"
+TUPLE_TO_LIST = "while_loop.serde-tuple-to-list"
+
+_HOPS_26 = (
+    "associative_scan",
+    "auto_functionalized",
+    "cond",
+    "flex_attention",
+    "flex_attention_backward",
+    "invoke_subgraph",
+    "map_impl",
+    "out_dtype",
+    "scan",
+    "while_loop",
+    "wrap_with_set_grad_enabled",
+)
+_HOPS_29 = tuple(sorted((*_HOPS_26, "invoke_quant")))
+_HOPS_213 = tuple(sorted((*_HOPS_29, "foreach_map")))
+
+
+def _target(
+    id_: str,
+    *,
+    python: str = "3.12.8",
+    aot_strict: str | None = "false",
+    hop_db: str | None = "importable",
+    devices: str = "cpu",
+    hops: tuple[str, ...] = (),
+    cuda: str | None = None,
+    env_error: str | None = None,
+) -> TargetInfo:
+    version, build = id_.split("-", 1)
+    props: dict[str, str] = {
+        SuiteProp.TARGET: id_,
+        SuiteProp.BUILD: build,
+        SuiteProp.PYTHON: python,
+    }
+    if env_error is None:
+        props |= {
+            SuiteProp.SCHEMA: "1",
+            SuiteProp.SUITE_VERSION: "0.1.0",
+            SuiteProp.TORCH_VERSION: f"{version}+{build}",
+            SuiteProp.PLATFORM: "Linux-6.8.0-x86_64-with-glibc2.36",
+            SuiteProp.DEVICES: devices,
+            SuiteProp.REGISTERED_HOPS: ",".join(hops),
+        }
+        if aot_strict is not None:
+            props[SuiteProp.AOT_STRICT] = aot_strict
+        if hop_db is not None:
+            props[SuiteProp.HOP_DB] = hop_db
+        if cuda is not None:
+            props[SuiteProp.CUDA_VERSION] = cuda
+    return TargetInfo(
+        id=id_,
+        version=Version(version),
+        build=build,
+        torch_version="" if env_error else f"{version}+{build}",
+        source_file=f"reports/junit/{id_}.xml",
+        properties=tuple(sorted((str(k), v) for k, v in props.items())),
+        registered_hops=hops,
+        env_error=env_error,
+    )
+
+
+TARGETS: tuple[TargetInfo, ...] = (
+    _target("2.6.0-cu124", python="3.11.11", aot_strict="true", hops=_HOPS_26, cuda="12.4"),
+    _target("2.9.1-cu128", devices="cpu,cuda", hops=_HOPS_29, cuda="12.8"),
+    _target(
+        "2.5.1-cpu",
+        python="3.13.1",
+        env_error=(
+            "uv pip install torch==2.5.1 failed: no wheel for cp313 on "
+            "https://download.pytorch.org/whl/cpu"
+        ),
+    ),
+    _target("2.9.1-cpu", hops=_HOPS_29),
+    _target(
+        "2.13.0-cpu",
+        hops=_HOPS_213,
+        hop_db="unavailable: ModuleNotFoundError: No module named 'expecttest'",
+    ),
+)
+_RAN = tuple(t.id for t in TARGETS if t.env_error is None)
+
+_CASES: tuple[tuple[Source, str, str], ...] = (
+    (Source.CATALOG, "cond", "simple"),
+    (Source.CATALOG, "invoke_subgraph", "simple"),
+    (Source.CATALOG, "map", "simple"),
+    (Source.CATALOG, "scan", "simple"),
+    (Source.CATALOG, "while_loop", "simple"),
+    (Source.UPSTREAM, "flex_attention", "simple"),
+    (Source.UPSTREAM, "while_loop", "simple"),
+)
+_MODES = (Mode.AOT, Mode.PRE_DISPATCH, Mode.RETRACE, Mode.SERIALIZE, Mode.NON_STRICT)
+
+_CARRIED_MESSAGE = "carried_inputs must be a tuple but got <class 'list'>"
+_SERDE_INVOKE = (
+    "Unable to serialize node invoke_subgraph_0: higher-order op invoke_subgraph "
+    "is not supported by torch.export.save"
+)
+
+# (target, cell id) -> the cell's outcome where it is not a plain pass.
+_OUTCOMES: dict[tuple[str, str], dict[str, object]] = {
+    ("2.6.0-cu124", "catalog:cond.simple/non_strict[cpu]"): {
+        "status": Status.ERROR,
+        "error_type": "torch._dynamo.exc.UserError",
+        "message": (
+            "Dynamic control flow is not supported at the moment. Please use "
+            "torch.cond to explicitly capture the control flow.\n"
+            "For more information about this error, see: "
+            "https://pytorch.org/docs/main/generated/exportdb/index.html#cond-operands"
+        ),
+    },
+    ("2.6.0-cu124", "catalog:scan.simple/retrace[cpu]"): {
+        "status": Status.TIMEOUT,
+        "message": "the case ran past its limit of 120 s",
+    },
+    ("2.6.0-cu124", "catalog:scan.simple/serialize[cpu]"): {
+        "status": Status.ERROR,
+        "error_type": "torch._export.serde.serialize.SerializeError",
+        "message": "Unable to serialize node scan_0: higher-order op scan is not supported",
+    },
+    ("2.9.1-cu128", "catalog:invoke_subgraph.simple/serialize[cpu]"): {
+        "status": Status.ERROR,
+        "error_type": "torch._export.serde.serialize.SerializeError",
+        "message": _SERDE_INVOKE,
+    },
+    ("2.9.1-cpu", "catalog:invoke_subgraph.simple/serialize[cpu]"): {
+        "status": Status.ERROR,
+        "error_type": "torch._export.serde.serialize.SerializeError",
+        "message": _SERDE_INVOKE,
+    },
+    ("2.13.0-cpu", "catalog:map.simple/pre_dispatch[cpu]"): {
+        "status": Status.FAIL,
+        "error_type": "AssertionError",
+        "message": (
+            "Tensor-likes are not close!\n\nMismatched elements: 3 / 12 (25.0%)\n"
+            "Greatest absolute difference: 0.125 at index (1, 2) (up to 1e-05 allowed)"
+        ),
+    },
+    ("2.13.0-cpu", "catalog:scan.simple/serialize[cpu]"): {
+        "status": Status.CRASH,
+        "message": "the interpreter died with signal 11 (SIGSEGV) in this case",
+    },
+    ("2.9.1-cu128", "upstream:flex_attention.simple/serialize[cuda]"): {
+        "status": Status.ERROR,
+        "error_type": "torch._export.serde.serialize.SerializeError",
+        "message": (
+            "Unsupported argument type <class 'torch._higher_order_ops.flex_attention."
+            "FlexKernelOptions'> for node flex_attention_0"
+        ),
+    },
+}
+for _mode in _MODES:
+    _OUTCOMES["2.6.0-cu124", f"catalog:invoke_subgraph.simple/{_mode}[cpu]"] = {
+        "status": Status.MISSING,
+        "reason": "torch 2.6.0 has no public invoke_subgraph entry point",
+    }
+    for _tid in _RAN:
+        _OUTCOMES[_tid, f"upstream:flex_attention.simple/{_mode}[cpu]"] = {
+            "status": Status.SKIP,
+            "reason": "upstream op info is onlyCUDA",
+            "expectation": "onlyCUDA",
+        }
+for _source in ("catalog", "upstream"):
+    _OUTCOMES["2.6.0-cu124", f"{_source}:while_loop.simple/serialize[cpu]"] = {
+        "status": Status.XFAIL,
+        "error_type": "RuntimeError",
+        "message": _CARRIED_MESSAGE,
+        "behaviours": (CARRIED, TUPLE_TO_LIST),
+        "carried": ("tuple", "list"),
+    }
+    for _tid in ("2.9.1-cu128", "2.9.1-cpu", "2.13.0-cpu"):
+        _OUTCOMES[_tid, f"{_source}:while_loop.simple/serialize[cpu]"] = {
+            "status": Status.XPASS,
+            "carried": ("tuple", "tuple"),
+        }
+
+
+def _cell(target: str, cid: CellId, outcome: Mapping[str, object]) -> Cell:
+    status = outcome.get("status", Status.PASS)
+    assert isinstance(status, Status)
+    error_type = outcome.get("error_type")
+    message = outcome.get("message")
+    assert error_type is None or isinstance(error_type, str)
+    assert message is None or isinstance(message, str)
+    props: dict[str, str] = {
+        Prop.HOP: cid.hop,
+        Prop.VARIANT: cid.variant,
+        Prop.SOURCE: cid.source,
+        Prop.MODE: cid.mode,
+        Prop.DEVICE: cid.device,
+        Prop.STATUS: status,
+    }
+    if status not in (Status.SKIP, Status.MISSING):
+        props[Prop.SAMPLES] = "2"
+    if cid.mode is Mode.AOT:
+        props[Prop.STRICT] = "true" if target == "2.6.0-cu124" else "false"
+    for key, prop in (("reason", Prop.REASON), ("expectation", Prop.EXPECTATION)):
+        value = outcome.get(key)
+        if isinstance(value, str):
+            props[prop] = value
+    carried = outcome.get("carried")
+    if isinstance(carried, tuple):
+        props[Prop.CARRIED_BEFORE], props[Prop.CARRIED_AFTER] = carried
+    if error_type is not None and message is not None:
+        props[Prop.ERROR_TYPE] = error_type
+        props[Prop.ERROR_MESSAGE] = message
+    behaviours = outcome.get("behaviours", ())
+    assert isinstance(behaviours, tuple)
+    return Cell(
+        target=target,
+        id=cid,
+        status=status,
+        behaviours=tuple(str(b) for b in behaviours),
+        error_type=error_type,
+        message=message,
+        signature=signature(error_type or str(status), message) if message else None,
+        properties=tuple(sorted((str(k), str(v)) for k, v in props.items())),
+        time=0.5 if status is Status.PASS else 1.25,
+    )
+
+
+def _cells() -> tuple[Cell, ...]:
+    order = {t.id: i for i, t in enumerate(TARGETS)}
+    cells: list[Cell] = []
+    for source, hop, variant in _CASES:
+        for mode in _MODES:
+            for device in (Device.CPU, Device.CUDA):
+                cid = CellId(source, hop, variant, mode, device)
+                for tid in _RAN:
+                    if device is Device.CUDA and (
+                        tid != "2.9.1-cu128" or hop not in ("cond", "flex_attention")
+                    ):
+                        continue
+                    if tid == "2.13.0-cpu" and source is Source.UPSTREAM:
+                        continue  # hop_db could not be imported there
+                    cells.append(_cell(tid, cid, _OUTCOMES.get((tid, str(cid)), {})))
+    cells.sort(key=lambda c: (c.id, order[c.target]))
+    return tuple(cells)
+
+
+_GOOD = (Status.PASS, Status.XPASS)
+
+
+def _since(targets: tuple[TargetInfo, ...], cells: tuple[Cell, ...]) -> tuple[RowSince, ...]:
+    """Per row and build: the first target from which every later one passes."""
+    by_key = {(c.target, c.id): c for c in cells}
+    builds = list(dict.fromkeys(t.build for t in targets))
+    rows: list[RowSince] = []
+    for cid in sorted({c.id for c in cells}):
+        for build in builds:
+            column = [t.id for t in targets if t.build == build]
+            if not any((tid, cid) in by_key for tid in column):
+                continue
+            since: str | None = None
+            for tid in reversed(column):
+                cell = by_key.get((tid, cid))
+                if cell is None or cell.status not in _GOOD:
+                    break
+                since = tid
+            rows.append(RowSince(cell=cid, build=build, since=since))
+    return tuple(rows)
+
+
+def _signatures(cells: Iterable[Cell]) -> tuple[SignatureRow, ...]:
+    hits: dict[str, list[str]] = {}
+    for cell in cells:
+        if cell.signature is not None:
+            hits.setdefault(cell.signature, []).append(f"{cell.target}/{cell.id}")
+    counts = Counter({sig: len(where) for sig, where in hits.items()})
+    return tuple(
+        SignatureRow(signature=sig, count=n, cells=tuple(hits[sig]))
+        for sig, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
+
+
+def _behaviour_row(behaviour: Behaviour) -> BehaviourRow:
+    verdict = {
+        "2.6.0-cu124": Verdict.REPRODUCED,
+        "2.9.1-cu128": Verdict.ABSENT,
+        "2.5.1-cpu": Verdict.NOT_APPLICABLE,
+        "2.9.1-cpu": Verdict.ABSENT,
+        "2.13.0-cpu": Verdict.ABSENT,
+    }
+    return BehaviourRow(
+        behaviour=behaviour,
+        verdicts=tuple((t.id, verdict[t.id]) for t in TARGETS),
+        first_seen="2.6.0-cu124",
+        last_seen="2.6.0-cu124",
+        absent_since="2.9.1-cu128",
+        still_present=False,
+        cells=(
+            "2.6.0-cu124/catalog:while_loop.simple/serialize[cpu]",
+            "2.6.0-cu124/upstream:while_loop.simple/serialize[cpu]",
+        ),
+    )
+
+
+def _inventory() -> tuple[InventoryRow, ...]:
+    # Covered means a case has that HOP's name: the map case does not cover "map_impl".
+    covered = {"cond", "flex_attention", "invoke_subgraph", "scan", "while_loop"}
+    hops = sorted({h for t in TARGETS for h in t.registered_hops})
+    return tuple(
+        InventoryRow(
+            hop=hop,
+            registered_in=tuple(t.id for t in TARGETS if hop in t.registered_hops),
+            covered=hop in covered,
+        )
+        for hop in hops
+    )
+
+
+def _change(kind: ChangeKind, cell: str, before: Status, after: Status) -> Change:
+    return Change(
+        kind=kind,
+        build="cpu",
+        cell=CellId.parse(cell),
+        before="2.9.1-cpu",
+        after="2.13.0-cpu",
+        before_status=before,
+        after_status=after,
+    )
+
+
+def realistic_report() -> Report:
+    """Five targets over three builds, seven cases, five modes, two devices."""
+    cells = _cells()
+    return Report(
+        targets=TARGETS,
+        cells=cells,
+        behaviours=BUILTIN,
+        skipped_inputs=(
+            SkippedInput(
+                path="reports/junit/2.4.1-cu121.xml",
+                reason=(
+                    "not well-formed XML (line 1, column 0): the session was killed "
+                    "before it wrote the file; rerun nox -s 'matrix(2.4.1-cu121)'"
+                ),
+            ),
+        ),
+        facts=Facts(
+            since=_since(TARGETS, cells),
+            changes=(
+                # A fix listed first: the renderers put regressions first anyway.
+                _change(
+                    ChangeKind.FIX,
+                    "catalog:invoke_subgraph.simple/serialize[cpu]",
+                    Status.ERROR,
+                    Status.PASS,
+                ),
+                _change(
+                    ChangeKind.REGRESSION,
+                    "catalog:map.simple/pre_dispatch[cpu]",
+                    Status.PASS,
+                    Status.FAIL,
+                ),
+                _change(
+                    ChangeKind.REGRESSION,
+                    "catalog:scan.simple/serialize[cpu]",
+                    Status.PASS,
+                    Status.CRASH,
+                ),
+            ),
+            behaviours=tuple(_behaviour_row(b) for b in BUILTIN),
+            inventory=_inventory(),
+            signatures=_signatures(cells),
+        ),
+    )
+
+
+HOSTILE = "</script><script>alert(1)</script> | `tick` <img src=x onerror=alert(2)> & *b* _i_"
+
+
+def hostile_report() -> Report:
+    """Every text field the data can carry, full of Markdown and HTML metacharacters."""
+    bad_target = TargetInfo(
+        id="2.6.0-cu124",
+        version=Version("2.6.0"),
+        build="cu124",
+        torch_version="2.6.0+cu124",
+        source_file=f"reports/{HOSTILE}.xml",
+        properties=(
+            (str(SuiteProp.AOT_STRICT), "true"),
+            (str(SuiteProp.HOP_DB), f"unavailable: {HOSTILE}"),
+            (str(SuiteProp.PYTHON), f"3.12 {HOSTILE}"),
+        ),
+        registered_hops=("cond", f"evil|hop<{HOSTILE}>"),
+    )
+    broken = TargetInfo(
+        id="2.7.0-cpu",
+        version=Version("2.7.0"),
+        build="cpu",
+        torch_version="",
+        source_file="reports/junit/2.7.0-cpu.xml",
+        env_error=f"ImportError: {HOSTILE}\nsecond line",
+    )
+    cid = CellId(Source.CATALOG, "evil|hop`x`", "v<1>|*", Mode.SERIALIZE, Device.CPU)
+    behaviour = Behaviour(
+        id=f"evil.{HOSTILE}",
+        hop="evil*",
+        mode="serialize",
+        sentence=f"It does {HOSTILE}.",
+        exception="RuntimeError",
+        message="alert",
+        links=(f"javascript:alert(3)//{HOSTILE}", "https://example.org/?a=1&b=<2>"),
+        origin="user",
+    )
+    cell = Cell(
+        target="2.6.0-cu124",
+        id=cid,
+        status=Status.XFAIL,
+        behaviours=(behaviour.id,),
+        error_type=f"Runtime|Error<{HOSTILE}>",
+        message=f"{HOSTILE}\nline two with ``` and \\| and ]]>",
+        signature=f"RuntimeError: {HOSTILE}",
+        properties=((str(Prop.ERROR_MESSAGE), HOSTILE), (f"key{HOSTILE}", HOSTILE)),
+    )
+    return Report(
+        targets=(bad_target, broken),
+        cells=(cell,),
+        behaviours=(behaviour,),
+        skipped_inputs=(SkippedInput(path=f"x{HOSTILE}.xml", reason=HOSTILE),),
+        facts=Facts(
+            since=(RowSince(cell=cid, build="cu124", since=None),),
+            changes=(
+                Change(
+                    kind=ChangeKind.REGRESSION,
+                    build=f"cu|{HOSTILE}",
+                    cell=cid,
+                    before=f"a{HOSTILE}",
+                    after="2.6.0-cu124",
+                    before_status=Status.PASS,
+                    after_status=Status.XFAIL,
+                ),
+            ),
+            behaviours=(
+                BehaviourRow(
+                    behaviour=behaviour,
+                    verdicts=(
+                        ("2.6.0-cu124", Verdict.REPRODUCED),
+                        ("2.7.0-cpu", Verdict.NOT_APPLICABLE),
+                    ),
+                    first_seen="2.6.0-cu124",
+                    last_seen="2.6.0-cu124",
+                    absent_since=None,
+                    still_present=True,
+                    cells=(f"2.6.0-cu124/{cid}",),
+                ),
+            ),
+            inventory=(
+                InventoryRow(
+                    hop=f"evil|hop<{HOSTILE}>", registered_in=("2.6.0-cu124",), covered=False
+                ),
+            ),
+            signatures=(
+                SignatureRow(
+                    signature=f"RuntimeError: {HOSTILE}", count=1, cells=(f"2.6.0-cu124/{cid}",)
+                ),
+            ),
+        ),
+    )
+
+
+def empty_report() -> Report:
+    """No inputs at all: the renderers must still produce a valid page."""
+    return Report(targets=(), cells=(), behaviours=())
+
+
+def check_golden(
+    name: str, text: str, env: Mapping[str, str] = os.environ, directory: Path = GOLDEN_DIR
+) -> None:
+    """Compare ``text`` with ``tests/data/golden/<name>``; ``UPDATE_GOLDEN=1`` rewrites it."""
+    path = directory / name
+    if env.get(UPDATE_ENV) == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8", newline="\n")
+        return
+    if not path.is_file():
+        raise AssertionError(f"{path} does not exist; create it with {UPDATE_ENV}=1 pytest {name}")
+    expected = path.read_text(encoding="utf-8")
+    if text != expected:
+        diff = "".join(
+            difflib.unified_diff(
+                expected.splitlines(keepends=True),
+                text.splitlines(keepends=True),
+                fromfile=f"golden/{name}",
+                tofile="rendered",
+                n=2,
+            )
+        )
+        raise AssertionError(
+            f"rendered output differs from {path}; if the change is intended, rerun "
+            f"with {UPDATE_ENV}=1 and review the diff\n{diff[:6000]}"
+        )

@@ -1,0 +1,278 @@
+"""compat.render_md: golden output, escaping, and the sections a PR comment needs."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+from report_fixtures import (
+    check_golden,
+    empty_report,
+    hostile_report,
+    realistic_report,
+)
+
+from compat.model import Cell, Facts, Report, SignatureRow
+from compat.render_md import (
+    MAX_CELLS_LISTED,
+    MAX_SIGNATURES,
+    STATUS_SYMBOL,
+    _code,
+    _text,
+    render_markdown,
+    resolve_matrix,
+)
+from suites.schema import Device, Mode, Status
+
+_UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
+
+
+def _tables(text: str) -> list[list[str]]:
+    """Consecutive lines that start with a pipe, one list per table."""
+    tables: list[list[str]] = []
+    current: list[str] = []
+    for line in text.splitlines():
+        if line.startswith("|"):
+            current.append(line)
+        elif current:
+            tables.append(current)
+            current = []
+    if current:
+        tables.append(current)
+    return tables
+
+
+def test_golden() -> None:
+    check_golden("report.md", render_markdown(realistic_report()))
+
+
+def test_golden_check_fails_on_change_and_updates_on_request(tmp_path: Path) -> None:
+    with pytest.raises(AssertionError, match="UPDATE_GOLDEN=1"):
+        check_golden("x.md", "new\n", env={}, directory=tmp_path)
+    check_golden("x.md", "old\n", env={"UPDATE_GOLDEN": "1"}, directory=tmp_path)
+    check_golden("x.md", "old\n", env={}, directory=tmp_path)
+    with pytest.raises(AssertionError, match=r"(?s)-old.*\+new"):
+        check_golden("x.md", "new\n", env={}, directory=tmp_path)
+    assert (tmp_path / "x.md").read_text() == "old\n"
+
+
+def test_same_report_same_text() -> None:
+    assert render_markdown(realistic_report()) == render_markdown(realistic_report())
+
+
+@pytest.mark.parametrize(
+    "heading",
+    [
+        "# torch-hop-compat report",
+        "## Environments",
+        "## Legend",
+        "## Regressions and fixes",
+        "## Matrix",
+        "### `serialize` on cpu",
+        "### `aot` on cuda",
+        "## Known behaviours",
+        "## HOP inventory",
+        "## Most frequent error signatures",
+        "## Inputs skipped",
+    ],
+)
+def test_sections(heading: str) -> None:
+    assert heading in render_markdown(realistic_report()).splitlines()
+
+
+def test_legend_names_every_status_with_its_symbol() -> None:
+    legend = next(
+        line for line in render_markdown(realistic_report()).splitlines() if "✅ pass (" in line
+    )
+    for status in Status:
+        assert f"{STATUS_SYMBOL[status]} {status} (" in legend
+
+
+def test_regressions_come_before_fixes() -> None:
+    text = render_markdown(realistic_report())
+    first_fix = text.index("🔺 fix")
+    assert text.index("🔻 regression") < first_fix
+    assert text.rindex("🔻 regression") < first_fix
+    assert "**2 regressions**, 1 fix" in text
+
+
+def test_environments_row() -> None:
+    text = render_markdown(realistic_report())
+    assert (
+        "| `2.13.0-cpu` | 2.13.0+cpu | cpu | 3.12.8 | unavailable: ModuleNotFoundError: "
+        "No module named 'expecttest' | non-strict |  |"
+    ) in text
+    assert "| `2.6.0-cu124` | 2.6.0+cu124 | cu124 | 3.11.11 | importable | strict |  |" in text
+    assert "🚫 `uv pip install torch==2.5.1 failed" in text
+
+
+def test_while_loop_serialize_row_shows_xfail_then_xpass() -> None:
+    text = render_markdown(realistic_report())
+    block = text[text.index("### `serialize` on cpu") :]
+    row = next(line for line in block.splitlines() if "`catalog:while_loop.simple`" in line)
+    assert row == (
+        "| `catalog:while_loop.simple` | ⚠️ | 🎉 | 🚫 | 🎉 | 🎉 | never | 2.9.1 | 2.9.1 |"
+    )
+
+
+def test_behaviour_table_says_absent_since() -> None:
+    text = render_markdown(realistic_report())
+    row = next(line for line in text.splitlines() if line.startswith("| `while_loop.serde-carr"))
+    assert "| reproduced | absent | n/a | absent | absent |" in row
+    assert row.endswith("| absent since 2.9.1-cu128 |")
+
+
+@pytest.mark.parametrize(
+    ("device", "columns"),
+    [
+        (Device.CPU, ["2.6.0-cu124", "2.9.1-cu128", "2.5.1-cpu", "2.9.1-cpu", "2.13.0-cpu"]),
+        (Device.CUDA, ["2.9.1-cu128"]),
+    ],
+)
+def test_matrix_columns_per_device(device: Device, columns: list[str]) -> None:
+    blocks = [b for b in resolve_matrix(realistic_report()) if b.device is device]
+    assert [b.mode for b in blocks] == list(Mode)
+    for block in blocks:
+        assert [t.id for t in block.targets] == columns
+
+
+def test_one_device_drops_the_device_from_headings() -> None:
+    report = realistic_report()
+    cpu_only = dataclasses.replace(
+        report, cells=tuple(c for c in report.cells if c.id.device is Device.CPU)
+    )
+    text = render_markdown(cpu_only)
+    assert "### `aot`" in text.splitlines()
+    assert " on cpu" not in text
+
+
+def test_tables_have_a_constant_number_of_columns() -> None:
+    for report in (realistic_report(), hostile_report()):
+        for table in _tables(render_markdown(report)):
+            widths = {len(_UNESCAPED_PIPE.findall(line)) for line in table}
+            assert len(widths) == 1, table
+
+
+def test_hostile_text_renders_as_text() -> None:
+    markdown_it = pytest.importorskip("markdown_it")
+    text = render_markdown(hostile_report())
+    html = markdown_it.MarkdownIt("commonmark", {"html": True}).enable("table").render(text)
+    assert "<script" not in html
+    assert "<img" not in html
+    assert "&lt;script&gt;alert(1)" in html
+    assert "<em>b</em>" not in html and "<em>i</em>" not in html
+    # Every table keeps the shape of its header: no pipe from the data split a cell.
+    for table in re.findall(r"<table>.*?</table>", html, flags=re.S):
+        header = len(re.findall(r"<th[ >]", table.split("</thead>")[0]))
+        for row in re.findall(r"<tr>(.*?)</tr>", table.split("</thead>")[1], flags=re.S):
+            assert len(re.findall(r"<td[ >]", row)) == header
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("plain", "plain"),
+        ("a|b", "a\\|b"),
+        ("<script>", "\\<script\\>"),
+        ("`tick`", "\\`tick\\`"),
+        ("*b* _i_ [l](u)", "\\*b\\* \\_i\\_ \\[l\\](u)"),
+        ("two\nlines", "two lines"),
+        ("back\\slash", "back\\\\slash"),
+    ],
+)
+def test_text_escaping(raw: str, expected: str) -> None:
+    assert _text(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "table", "expected"),
+    [
+        ("x", True, "`x`"),
+        ("a|b", True, "`a\\|b`"),
+        ("a|b", False, "`a|b`"),
+        ("a`b", True, "``a`b``"),
+        ("`a``", True, "``` `a`` ```"),
+        ("<n>", True, "`<n>`"),
+        ("", True, ""),
+    ],
+)
+def test_code_spans(raw: str, table: bool, expected: str) -> None:
+    assert _code(raw, table=table) == expected
+
+
+def test_signatures_and_their_cells_are_capped() -> None:
+    report = realistic_report()
+    cells = tuple(f"2.9.1-cpu/catalog:cond.v{i}/aot[cpu]" for i in range(MAX_CELLS_LISTED + 3))
+    signatures = tuple(
+        SignatureRow(signature=f"RuntimeError: boom {i}", count=len(cells), cells=cells)
+        for i in range(MAX_SIGNATURES + 2)
+    )
+    capped = dataclasses.replace(
+        report, facts=dataclasses.replace(report.facts, signatures=signatures)
+    )
+    text = render_markdown(capped)
+    assert "`RuntimeError: boom 9`" in text
+    assert "boom 10" not in text
+    assert "and 3 more" in text
+    assert "2 less frequent signatures not shown." in text
+
+
+def test_empty_report() -> None:
+    text = render_markdown(empty_report())
+    for line in ("No targets.", "No cells.", "None declared.", "No errors."):
+        assert line in text.splitlines()
+    assert text.endswith("\n") and not text.endswith("\n\n")
+
+
+def test_env_error_target_without_cells_and_no_result_cells() -> None:
+    report = realistic_report()
+    row = next(
+        line
+        for line in render_markdown(report).splitlines()
+        if line.startswith("| `upstream:while_loop.simple` | ✅")
+    )
+    assert row.split(" | ")[3:6] == ["🚫", "✅", "·"]
+
+
+def test_missing_facts_leave_since_blank() -> None:
+    report = dataclasses.replace(realistic_report(), facts=Facts())
+    row = next(
+        line
+        for line in render_markdown(report).splitlines()
+        if line.startswith("| `catalog:cond.simple` |")
+    )
+    assert row.endswith("|  |  |  |")
+
+
+def test_unknown_status_has_a_symbol() -> None:
+    assert set(STATUS_SYMBOL) == set(Status)
+    assert len(set(STATUS_SYMBOL.values())) == len(Status)
+
+
+def test_cell_free_of_facts() -> None:
+    # A report built by hand with a single cell and no facts still renders.
+    report = realistic_report()
+    one: Cell = report.cells[0]
+    text = render_markdown(Report(targets=report.targets, cells=(one,), behaviours=()))
+    assert f"`{one.id.case}`" in text
+
+
+def test_fixture_facts_agree_with_compat_facts() -> None:
+    facts = pytest.importorskip("compat.facts")
+    report = realistic_report()
+    derived = facts.resolve_facts(report.targets, report.cells, report.behaviours)
+    # The fixture lists a fix first on purpose: the renderers must sort.
+    assert set(report.facts.changes) == set(derived.changes)
+    assert dataclasses.replace(report.facts, changes=derived.changes) == derived
+
+
+def test_no_since_column_for_a_build_that_never_ran() -> None:
+    report = realistic_report()
+    broken = dataclasses.replace(
+        report.targets[0], id="2.7.0-rocm6.2", build="rocm6.2", env_error="no wheel"
+    )
+    text = render_markdown(dataclasses.replace(report, targets=(*report.targets, broken)))
+    header = next(line for line in text.splitlines() if line.startswith("| case |"))
+    assert header.endswith("| 2.7.0-rocm6.2 | since cu124 | since cu128 | since cpu |")
