@@ -1,0 +1,203 @@
+"""python -m compat: report | diff | env-error. The one place that turns errors into exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import TextIO
+
+from rich.console import Console
+from rich.text import Text
+
+from compat.artifacts import (
+    DEFAULT_ROOT,
+    HTML_NAME,
+    JSON_NAME,
+    JUNIT_NAME,
+    MD_NAME,
+    Chunks,
+    write_env_error,
+    write_report,
+)
+from compat.config import load_config
+from compat.diff import load_report_data, render_diff, resolve_diff
+from compat.errors import CompatError, ExitCode, InputError, ReportFileError
+from compat.load import parse_target_args, resolve_report
+from compat.model import ChangeKind, Report
+from compat.render_json import iter_json
+from compat.render_junit import iter_junit_report
+from compat.scrub import scrub_credentials
+from suites.behaviours import BUILTIN, Behaviour
+
+PYPROJECT = Path("pyproject.toml")
+
+
+def _version() -> str:
+    try:
+        return metadata.version("torch-hop-compat")
+    except metadata.PackageNotFoundError:
+        return "source"
+
+
+def load_user_behaviours(path: Path | None, env: Mapping[str, str]) -> tuple[Behaviour, ...]:
+    """User behaviours from ``path``, or from ./pyproject.toml when it has [tool.compat]."""
+    if path is None:
+        try:
+            data = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            return ()  # not asked for: another project's file, or none
+        if "compat" not in data.get("tool", {}):
+            return ()
+        path = PYPROJECT
+    return load_config(path, env).behaviours
+
+
+def _renderers(report: Report, warn: Callable[[str], None]) -> dict[str, Chunks]:
+    """What goes into the report folder; Markdown and HTML only where their modules exist."""
+    out: dict[str, Chunks] = {
+        JSON_NAME: lambda: iter_json(report, {"generator": f"torch-hop-compat {_version()}"}),
+        JUNIT_NAME: lambda: iter_junit_report(report),
+    }
+    try:
+        from compat.render_md import render_markdown
+
+        out[MD_NAME] = lambda: (render_markdown(report),)
+    except ImportError as err:
+        warn(f"{MD_NAME} not written: compat.render_md cannot be imported ({err}).")
+    try:
+        from compat.render_html import render_html
+
+        out[HTML_NAME] = lambda: (render_html(report),)
+    except ImportError as err:
+        warn(f"{HTML_NAME} not written: compat.render_html cannot be imported ({err}).")
+    return out
+
+
+def _summary(report: Report) -> str:
+    regressions = sum(c.kind is ChangeKind.REGRESSION for c in report.facts.changes)
+    fixes = len(report.facts.changes) - regressions
+    env_errors = sum(t.env_error is not None for t in report.targets)
+    parts = [
+        f"{len(report.targets)} targets",
+        f"{len(report.cells)} cells",
+        f"{regressions} regressions",
+        f"{fixes} fixes",
+    ]
+    if env_errors:
+        parts.append(f"{env_errors} targets not installed")
+    if report.skipped_inputs:
+        parts.append(f"{len(report.skipped_inputs)} inputs skipped")
+    return ", ".join(parts)
+
+
+def cmd_report(args: argparse.Namespace, out: Console, err: Console) -> int:
+    behaviours = (*BUILTIN, *load_user_behaviours(args.config, os.environ))
+    overrides = parse_target_args(args.target)
+    if not args.junit and not overrides.by_path:
+        raise InputError(
+            "no JUnit input given: pass files or folders (e.g. reports/junit), or --target ID=FILE."
+        )
+    report = resolve_report(args.junit, behaviours, overrides)
+    for skipped in report.skipped_inputs:
+        err.print(Text("skipped: ", style="yellow") + Text(skipped.reason))
+
+    def warn(message: str) -> None:
+        err.print(Text("warning: ", style="yellow") + Text(scrub_credentials(message)))
+
+    written = write_report(args.out, _renderers(report, warn), today=datetime.now(UTC).date())
+    summary = _summary(report)
+    if written.created:
+        line = Text("wrote ", style="green") + Text(f"{written.folder}/ ", style="bold")
+        line += Text(f"({', '.join(written.files)}): {summary}")
+    else:
+        line = Text("unchanged: ", style="cyan") + Text(f"{written.folder}/ ", style="bold")
+        line += Text(f"already holds this report ({summary}); left as it is")
+    out.print(line)
+    return ExitCode.OK
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ReportFileError(f"{path} cannot be read ({err}): pass a report.json.") from err
+
+
+def cmd_diff(args: argparse.Namespace, out: Console, err: Console) -> int:
+    old = load_report_data(_read(args.old), str(args.old))
+    new = load_report_data(_read(args.new), str(args.new))
+    diff = resolve_diff(old, new)
+    for line in render_diff(diff).splitlines():
+        style = (
+            "red" if line.startswith("regression") else "green" if line.startswith("fix") else ""
+        )
+        out.print(Text(line, style=style))
+    return ExitCode.REGRESSION if diff.regressions else ExitCode.OK
+
+
+def cmd_env_error(args: argparse.Namespace, out: Console, err: Console) -> int:
+    path = write_env_error(args.junit, args.target, args.message, args.build)
+    out.print(Text(f"wrote {path}: target {args.target} marked env-error"))
+    return ExitCode.OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m compat",
+        description="Merge HOP export JUnit results into a versioned compatibility report.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    report = sub.add_parser("report", help="JUnit files or folders -> reports/<date>-<hash>/")
+    report.add_argument("junit", nargs="*", help="JUnit files, or folders of *.xml")
+    report.add_argument(
+        "--out", type=Path, default=DEFAULT_ROOT, help="root of the report folders (reports)"
+    )
+    report.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="ID[=FILE]",
+        help="ID=FILE: the target FILE ran on; ID alone: for foreign files that name none",
+    )
+    report.add_argument(
+        "--config", type=Path, default=None, help="TOML with [[tool.compat.behaviours]]"
+    )
+    report.set_defaults(func=cmd_report)
+
+    diff = sub.add_parser("diff", help="cells that changed between two report.json files")
+    diff.add_argument("old", type=Path)
+    diff.add_argument("new", type=Path)
+    diff.set_defaults(func=cmd_diff)
+
+    env = sub.add_parser("env-error", help="write the JUnit of a target that could not run")
+    env.add_argument("--target", required=True, help="target id, e.g. 2.6.0-cu124")
+    env.add_argument("--message", required=True, help="what went wrong")
+    env.add_argument("--junit", required=True, type=Path, help="the JUnit file to write")
+    env.add_argument("--build", default=None, help="the build the target belongs to")
+    env.set_defaults(func=cmd_env_error)
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
+    out = Console(file=stdout or sys.stdout, soft_wrap=True, highlight=False)
+    err = Console(file=stderr or sys.stderr, soft_wrap=True, highlight=False)
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args, out, err)
+    except CompatError as error:
+        err.print(Text("error: ", style="bold red") + Text(scrub_credentials(str(error))))
+        return int(error.exit_code)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""Two report JSON files -> the cells whose status changed, regressions first.
+
+Cells are compared target by target where both reports have the target,
+and, per build, the newest target of the old report against the newest of
+the new one when those differ ("what regressed since the last release").
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
+
+from compat.errors import ReportFileError
+from compat.facts import FAILING, PASSING
+from compat.render_json import JSON_SCHEMA_VERSION
+from suites.schema import Status
+
+
+class DiffKind(enum.StrEnum):
+    REGRESSION = "regression"  # passed before, fails now
+    FIX = "fix"  # failed before, passes now
+    CHANGED = "changed"  # any other change of status (e.g. to or from skip)
+    NEW = "new"  # no result before
+    GONE = "gone"  # no result now
+
+
+_ORDER = {kind: i for i, kind in enumerate(DiffKind)}
+_PLURAL = {
+    DiffKind.REGRESSION: "regressions",
+    DiffKind.FIX: "fixes",
+    DiffKind.CHANGED: "changed",
+    DiffKind.NEW: "new",
+    DiffKind.GONE: "gone",
+}
+
+
+@dataclass(frozen=True)
+class TargetRef:
+    id: str
+    version: Version
+    build: str
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """What ``diff`` needs from one report JSON: targets and every cell's status."""
+
+    where: str
+    targets: tuple[TargetRef, ...]
+    statuses: dict[str, dict[str, Status]]  # target id -> cell id -> status
+
+
+@dataclass(frozen=True)
+class CellChange:
+    kind: DiffKind
+    before_target: str
+    after_target: str
+    cell: str
+    before: Status | None
+    after: Status | None
+
+    @property
+    def label(self) -> str:
+        if self.before_target == self.after_target:
+            return self.after_target
+        return f"{self.before_target} -> {self.after_target}"
+
+
+@dataclass(frozen=True)
+class ReportDiff:
+    changes: tuple[CellChange, ...]  # regressions first
+    targets_added: tuple[str, ...]
+    targets_removed: tuple[str, ...]
+
+    @property
+    def regressions(self) -> tuple[CellChange, ...]:
+        return tuple(c for c in self.changes if c.kind is DiffKind.REGRESSION)
+
+
+def load_report_data(text: str, where: str) -> ReportData:
+    """Parse a report JSON written by ``render_json``; ``ReportFileError`` when it is not one."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ReportFileError(
+            f"{where} is not JSON ({err.msg} at line {err.lineno}): pass the report.json "
+            "of a report folder."
+        ) from err
+    if not isinstance(data, dict) or "schema_version" not in data:
+        raise ReportFileError(
+            f"{where} is JSON but not a torch-hop-compat report (no schema_version): "
+            "pass the report.json of a report folder."
+        )
+    if data["schema_version"] != JSON_SCHEMA_VERSION:
+        raise ReportFileError(
+            f"{where} has report schema {data['schema_version']!r}, this tool reads "
+            f"{JSON_SCHEMA_VERSION}: diff it with the torch-hop-compat that wrote it."
+        )
+    try:
+        targets = tuple(_target(t) for t in data["targets"])
+        statuses: dict[str, dict[str, Status]] = {t.id: {} for t in targets}
+        for row in data["cells"]:
+            for r in row["results"]:
+                statuses.setdefault(str(r["target"]), {})[str(row["id"])] = Status(r["status"])
+    except (KeyError, TypeError, ValueError, InvalidVersion) as err:
+        raise ReportFileError(
+            f"{where} is a damaged report ({type(err).__name__}: {err}): re-create it with "
+            "`python -m compat report`."
+        ) from err
+    return ReportData(where=where, targets=targets, statuses=statuses)
+
+
+def _target(t: Any) -> TargetRef:
+    return TargetRef(id=str(t["id"]), version=Version(str(t["version"])), build=str(t["build"]))
+
+
+def _kind(before: Status | None, after: Status | None) -> DiffKind:
+    if before is None:
+        return DiffKind.NEW
+    if after is None:
+        return DiffKind.GONE
+    if before in PASSING and after in FAILING:
+        return DiffKind.REGRESSION
+    if before in FAILING and after in PASSING:
+        return DiffKind.FIX
+    return DiffKind.CHANGED
+
+
+def _compare(old: ReportData, new: ReportData, before: str, after: str) -> Iterable[CellChange]:
+    cells_before = old.statuses.get(before, {})
+    cells_after = new.statuses.get(after, {})
+    for cell in sorted(cells_before.keys() | cells_after.keys()):
+        a, b = cells_before.get(cell), cells_after.get(cell)
+        if a != b:
+            yield CellChange(_kind(a, b), before, after, cell, a, b)
+
+
+def _newest(targets: Iterable[TargetRef]) -> dict[str, TargetRef]:
+    out: dict[str, TargetRef] = {}
+    for t in targets:
+        if t.build not in out or t.version > out[t.build].version:
+            out[t.build] = t
+    return out
+
+
+def resolve_diff(old: ReportData, new: ReportData) -> ReportDiff:
+    """Changed cells between two reports, regressions first."""
+    old_ids = {t.id for t in old.targets}
+    new_ids = {t.id for t in new.targets}
+    changes = [c for t in sorted(old_ids & new_ids) for c in _compare(old, new, t, t)]
+    newest_old, newest_new = _newest(old.targets), _newest(new.targets)
+    for build in sorted(newest_old.keys() & newest_new.keys()):
+        a, b = newest_old[build], newest_new[build]
+        if a.id != b.id and b.version > a.version:
+            changes.extend(_compare(old, new, a.id, b.id))
+    changes.sort(key=lambda c: (_ORDER[c.kind], c.label, c.cell))
+    return ReportDiff(
+        changes=tuple(changes),
+        targets_added=tuple(t.id for t in _by_version(new.targets) if t.id not in old_ids),
+        targets_removed=tuple(t.id for t in _by_version(old.targets) if t.id not in new_ids),
+    )
+
+
+def _by_version(targets: Iterable[TargetRef]) -> list[TargetRef]:
+    return sorted(targets, key=lambda t: (t.version, t.build, t.id))
+
+
+def render_diff(diff: ReportDiff) -> str:
+    """One line per changed cell, then a summary line."""
+    lines = [
+        f"{c.kind.value:<10}  {c.label}  {c.cell}  "
+        f"{c.before.value if c.before else '-'} -> {c.after.value if c.after else '-'}"
+        for c in diff.changes
+    ]
+    counts = {kind: sum(c.kind is kind for c in diff.changes) for kind in DiffKind}
+    summary = ", ".join(f"{n} {_PLURAL[kind]}" for kind, n in counts.items() if n) or "no changes"
+    if diff.targets_added:
+        summary += f"; targets added: {', '.join(diff.targets_added)}"
+    if diff.targets_removed:
+        summary += f"; targets removed: {', '.join(diff.targets_removed)}"
+    lines.append(summary)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,379 @@
+"""JUnit paths -> ``Report``: read every input, resolve targets, tag and order the cells.
+
+A bad input never stops the others: it becomes a ``SkippedInput`` (one
+sentence naming the file and what to do) and the rest is merged. Only when
+nothing at all is usable does this raise ``InputError``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.version import InvalidVersion, Version
+
+from compat.behaviours import Tagger, merge_tags
+from compat.errors import InputError, JUnitFileError, TargetError
+from compat.facts import resolve_facts
+from compat.junit import KNOWN_HOPS, CellResult, Flavour, SuiteDoc, parse_junit, resolve_foreign
+from compat.model import Cell, Report, SkippedInput, TargetInfo
+from compat.scrub import scrub_credentials, scrub_pairs
+from compat.targets import TargetId
+from suites.behaviours import BUILTIN, Behaviour
+from suites.schema import CellId, Prop, SuiteProp
+
+
+@dataclass(frozen=True)
+class TargetOverrides:
+    """``--target ID=FILE`` per file, and ``--target ID`` for foreign files without one."""
+
+    by_path: tuple[tuple[str, str], ...] = ()  # (path as given, target id)
+    default: str | None = None
+
+    def for_path(self, path: str) -> str | None:
+        key = _path_key(path)
+        for given, target in self.by_path:
+            if _path_key(given) == key:
+                return target
+        return None
+
+
+def parse_target_args(args: Sequence[str]) -> TargetOverrides:
+    """``["2.6.0-cpu=seed.xml", "2.13.0-cpu"]`` -> overrides; ``TargetError`` when malformed."""
+    by_path: list[tuple[str, str]] = []
+    default: str | None = None
+    for arg in args:
+        target, sep, path = arg.partition("=")
+        if not target or (sep and not path):
+            raise TargetError(
+                f"--target {arg!r}: expected ID=FILE (e.g. 2.6.0-cpu=seed.xml) or ID alone "
+                "(applied to foreign files that name no target)."
+            )
+        TargetId.parse(target)  # TargetError with the expected form when malformed
+        if sep:
+            by_path.append((path, target))
+        elif default is not None:
+            raise TargetError(
+                f"--target {arg!r}: a bare --target ID was already given ({default!r}); "
+                "give each foreign file its own with --target ID=FILE."
+            )
+        else:
+            default = target
+    return TargetOverrides(tuple(by_path), default)
+
+
+def _path_key(path: str) -> str:
+    return os.path.normcase(os.path.abspath(path))
+
+
+def expand_inputs(paths: Iterable[str], skipped: list[SkippedInput]) -> list[str]:
+    """Files as given, folders as their ``*.xml`` (sorted); each path once."""
+    files: list[str] = []
+    seen: set[str] = set()
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found = sorted(str(p) for p in path.glob("*.xml") if p.is_file())
+            if not found:
+                skipped.append(
+                    SkippedInput(
+                        given,
+                        f"folder {given} holds no *.xml files: point at the folder the suite "
+                        "wrote (reports/junit) or at the files themselves.",
+                    )
+                )
+        elif path.exists():
+            found = [given]
+        else:
+            skipped.append(
+                SkippedInput(given, f"{given} does not exist: check the path, or drop it.")
+            )
+            found = []
+        for f in found:
+            if _path_key(f) not in seen:
+                seen.add(_path_key(f))
+                files.append(f)
+    return files
+
+
+def load_file(path: str) -> tuple[SuiteDoc, ...] | str:
+    """The suites of one JUnit file, or why it cannot be used (a sentence)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        return f"{path} cannot be read ({err.strerror}): check its permissions, or drop it."
+    try:
+        return parse_junit(data, path)
+    except JUnitFileError as err:
+        return str(err)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside: parsing and building allocate millions of
+    acyclic objects, and each collection would walk every one of them again (it halves
+    the time of a big matrix)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def resolve_report(
+    paths: Sequence[str],
+    behaviours: tuple[Behaviour, ...] = BUILTIN,
+    targets_override: TargetOverrides | None = None,
+) -> Report:
+    """Read ``paths`` (files or folders) into one report; ``behaviours`` is the whole table.
+
+    Files are merged as they are read (a big matrix never holds two forms of all
+    its cells). Foreign files come last: their test names are split against the
+    HOPs that every suite file registers.
+    """
+    overrides = targets_override or TargetOverrides()
+    skipped: list[SkippedInput] = []
+    files = expand_inputs([*paths, *(p for p, _ in overrides.by_path)], skipped)
+    builder = _Builder(behaviours)
+    known_hops = set(KNOWN_HOPS)
+    foreign: list[tuple[str, SuiteDoc]] = []
+    with _gc_paused():
+        for path in files:
+            result = load_file(path)
+            if isinstance(result, str):
+                skipped.append(SkippedInput(path, scrub_credentials(result)))
+                continue
+            for suite in result:
+                known_hops.update(_registered_hops(dict(suite.properties)))
+                if suite.flavour is Flavour.FOREIGN:
+                    foreign.append((path, suite))
+                else:
+                    _add_suite(builder, path, suite, overrides, known_hops, skipped)
+        for path, suite in foreign:
+            _add_suite(builder, path, suite, overrides, known_hops, skipped)
+        if not builder.targets:
+            reasons = " ".join(s.reason for s in skipped) or "no JUnit input was given."
+            raise InputError(f"Nothing to report: {reasons}")
+        targets = builder.ordered_targets()
+        cells = builder.ordered_cells(targets)
+        facts = resolve_facts(targets, cells, behaviours)
+    return Report(
+        targets=targets,
+        cells=cells,
+        behaviours=behaviours,
+        skipped_inputs=tuple(sorted(skipped, key=lambda s: (s.path, s.reason))),
+        facts=facts,
+    )
+
+
+def _registered_hops(props: dict[str, str]) -> tuple[str, ...]:
+    value = props.get(SuiteProp.REGISTERED_HOPS, "")
+    return tuple(sorted({h.strip() for h in value.split(",") if h.strip()}))
+
+
+def _add_suite(
+    builder: _Builder,
+    path: str,
+    suite: SuiteDoc,
+    overrides: TargetOverrides,
+    known_hops: set[str],
+    skipped: list[SkippedInput],
+) -> None:
+    props = dict(suite.properties)
+    file_target = overrides.for_path(path)
+    if suite.flavour is Flavour.FOREIGN:
+        foreign = resolve_foreign(suite.raw, known_hops, builder.tagger.behaviours)
+        results, env_error, left_out = foreign.cells, foreign.env_error, foreign.left_out
+        if not results and env_error is None:
+            skipped.append(
+                SkippedInput(
+                    path,
+                    f"{path} holds no HOP export results (no test named like "
+                    "test_serialize_export_<hop>_<variant>_<device>_<dtype>): pass the "
+                    "JUnit of the seed or of test/export/test_hop.py.",
+                )
+            )
+            return
+        fallback = overrides.default
+    else:
+        results, env_error, left_out = suite.cells, suite.env_error, suite.left_out
+        fallback = None
+    target_id = file_target or props.get(SuiteProp.TARGET) or _derived_id(props) or fallback
+    if target_id is None:
+        skipped.append(
+            SkippedInput(
+                path,
+                f"{path} does not say which torch it ran on: pass --target ID={path} "
+                "(e.g. 2.6.0-cpu), or --target ID for every such file.",
+            )
+        )
+        return
+    info = _target_info(target_id, props, path, env_error)
+    if isinstance(info, str):
+        skipped.append(SkippedInput(path, info))
+        return
+    earlier = builder.sources.get(info.id)
+    if earlier is not None:
+        skipped.append(
+            SkippedInput(
+                path,
+                f"{path} claims target {info.id}, already read from {earlier}: give one "
+                f"of them another id with --target ID={path}, or drop one.",
+            )
+        )
+        return
+    builder.add_target(info)
+    builder.add_cells(info.id, results)
+    left = list(left_out)
+    if left:
+        shown = "; ".join(left[:3]) + ("; ..." if len(left) > 3 else "")
+        skipped.append(
+            SkippedInput(
+                path,
+                scrub_credentials(
+                    f"{len(left)} testcase(s) in {path} are not HOP export cells and were "
+                    f"left out: {shown}."
+                ),
+            )
+        )
+
+
+def _derived_id(props: dict[str, str]) -> str | None:
+    torch_version = props.get(SuiteProp.TORCH_VERSION)
+    if not torch_version:
+        return None
+    try:
+        version = Version(torch_version)
+    except InvalidVersion:
+        return None
+    build = props.get(SuiteProp.BUILD) or version.local or "default"
+    return f"{version.public}-{build}"
+
+
+def _target_info(
+    target_id: str, props: dict[str, str], path: str, env_error: str | None
+) -> TargetInfo | str:
+    """The column for ``target_id``, or why it cannot be placed (a sentence)."""
+    torch_version = props.get(SuiteProp.TORCH_VERSION, "")
+    try:
+        from_id: TargetId | None = TargetId.parse(target_id)
+    except TargetError:
+        from_id = None
+    try:
+        reported: Version | None = Version(torch_version) if torch_version else None
+    except InvalidVersion:
+        reported = None
+    version = Version(reported.public) if reported is not None else None
+    if version is None and from_id is not None:
+        version = from_id.version
+    if version is None:
+        return (
+            f"{path}: target {target_id!r} carries no torch version and the file names "
+            f"none: use an id like 2.6.0-cpu (--target 2.6.0-cpu={path})."
+        )
+    local = reported.local if reported is not None else None
+    build = props.get(SuiteProp.BUILD) or (from_id.tag if from_id else "") or local or "default"
+    return TargetInfo(
+        id=scrub_credentials(target_id),
+        version=version,
+        build=scrub_credentials(build),
+        torch_version=scrub_credentials(torch_version),
+        source_file=scrub_credentials(path),
+        properties=scrub_pairs(props.items()),
+        registered_hops=_registered_hops(props),
+        env_error=scrub_credentials(env_error) if env_error is not None else None,
+    )
+
+
+_DROPPED_PROPS = frozenset({Prop.BEHAVIOURS.value})  # re-matched, never copied
+
+
+@dataclass
+class _Row:
+    """One cell id across targets: its shared ``CellId`` and the behaviours that may apply."""
+
+    id: CellId
+    applicable: tuple[Behaviour, ...]
+    cells: list[Cell]
+
+
+class _Builder:
+    """Accumulates targets and cells; shares values that repeat across targets."""
+
+    def __init__(self, behaviours: tuple[Behaviour, ...]) -> None:
+        self.behaviours = behaviours
+        self.tagger = Tagger(behaviours)
+        self.targets: list[TargetInfo] = []
+        self.sources: dict[str, str] = {}
+        # Keyed by (classname, name): plain strings hash far faster than a CellId.
+        self.rows: dict[tuple[str, str], _Row] = {}
+        self._props: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
+        self._strings: dict[str, str] = {}
+
+    def add_target(self, info: TargetInfo) -> None:
+        self.targets.append(info)
+        self.sources[info.id] = info.source_file
+
+    def _text(self, value: str | None) -> str | None:
+        if value is None:
+            return None
+        got = self._strings.get(value)
+        if got is None:
+            got = self._strings[value] = scrub_credentials(value)
+        return got
+
+    def _properties(self, raw: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+        got = self._props.get(raw)
+        if got is None:
+            got = scrub_pairs((k, v) for k, v in raw if k not in _DROPPED_PROPS)
+            self._props[raw] = got
+        return got
+
+    def add_cells(self, target: str, results: Sequence[CellResult]) -> None:
+        """Add one target's cells (a file states each cell once)."""
+        rows, text, tags = self.rows, self._text, self.tagger.tags
+        for r in results:
+            row = rows.get(r.key)
+            if row is None:
+                applicable = self.tagger.applicable(r.id.hop, r.id.mode)
+                row = rows[r.key] = _Row(r.id, applicable, [])
+            props = self._properties(r.properties)
+            error_type, message = text(r.error_type), text(r.message)
+            behaviours: tuple[str, ...] = ()
+            if row.applicable:
+                behaviours = tags(row.applicable, r.id.hop, r.id.mode, error_type, message, props)
+            if r.asserted:
+                behaviours = merge_tags(self.behaviours, r.asserted, behaviours)
+            row.cells.append(
+                Cell(
+                    target,
+                    row.id,
+                    r.status,
+                    behaviours,
+                    error_type,
+                    message,
+                    text(r.signature),
+                    props,
+                    r.time,
+                )
+            )
+
+    def ordered_targets(self) -> tuple[TargetInfo, ...]:
+        """Builds grouped (``local`` last), versions ascending within a build."""
+        return tuple(
+            sorted(self.targets, key=lambda t: (t.build == "local", t.build, t.version, t.id))
+        )
+
+    def ordered_cells(self, targets: Sequence[TargetInfo]) -> tuple[Cell, ...]:
+        """Sorted by cell id, then target column."""
+        column = {t.id: i for i, t in enumerate(targets)}
+        out: list[Cell] = []
+        for row in sorted(self.rows.values(), key=lambda r: r.id):
+            out.extend(sorted(row.cells, key=lambda c: column[c.target]))
+        return tuple(out)

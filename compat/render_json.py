@@ -1,0 +1,197 @@
+"""Report -> canonical JSON: a schema version, sorted keys, the same bytes for the same inputs.
+
+The one place for run-specific data (a timestamp, the tool version) is the
+``metadata`` object, and only what the caller passes in goes there. Lists
+of targets, cells and facts are written one entry per line so that two
+published reports diff readably.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from compat.facts import group_by_cell
+from compat.model import Cell, Facts, Report, TargetInfo
+from suites.behaviours import Behaviour
+from suites.schema import Prop
+
+JSON_SCHEMA_VERSION = 1
+
+# Testcase properties already stated by a result's own keys or its cell's id.
+REDUNDANT_PROPERTIES = frozenset(
+    p.value
+    for p in (
+        Prop.HOP,
+        Prop.VARIANT,
+        Prop.SOURCE,
+        Prop.MODE,
+        Prop.DEVICE,
+        Prop.STATUS,
+        Prop.BEHAVIOURS,
+        Prop.ERROR_TYPE,
+        Prop.ERROR_MESSAGE,
+        Prop.SIGNATURE,
+    )
+)
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def target_data(t: TargetInfo) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "version": str(t.version),
+        "build": t.build,
+        "torch_version": t.torch_version,
+        "source_file": t.source_file,
+        "properties": dict(t.properties),
+        "registered_hops": list(t.registered_hops),
+        "env_error": t.env_error,
+    }
+
+
+def behaviour_data(b: Behaviour) -> dict[str, Any]:
+    return {
+        "id": b.id,
+        "hop": b.hop,
+        "mode": b.mode,
+        "sentence": b.sentence,
+        "exception": b.exception,
+        "message": b.message,
+        "properties": dict(b.properties),
+        "links": list(b.links),
+        "expected": b.expected,
+        "origin": b.origin,
+    }
+
+
+def extra_properties(properties: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """The testcase properties a result states beyond its own keys and its cell id."""
+    return {k: v for k, v in properties if k not in REDUNDANT_PROPERTIES}
+
+
+def result_data(cell: Cell, extra: dict[str, str] | None = None) -> dict[str, Any]:
+    """One cell in one target; keys without a value are left out."""
+    # Status is a str enum: json writes it as its value.
+    out: dict[str, Any] = {"target": cell.target, "status": cell.status, "time": cell.time}
+    if cell.behaviours:
+        out["behaviours"] = list(cell.behaviours)
+    if cell.error_type is not None:
+        out["error_type"] = cell.error_type
+    if cell.message is not None:
+        out["message"] = cell.message
+    if cell.signature is not None:
+        out["signature"] = cell.signature
+    if extra is None:
+        extra = extra_properties(cell.properties)
+    if extra:
+        out["properties"] = extra
+    return out
+
+
+def _rows(cells: Iterable[Cell]) -> Iterable[dict[str, Any]]:
+    """One object per cell id, its results in the order given (column order)."""
+    # Cells share their properties tuples (the loader interns them), and those stay
+    # alive in the report: their extras are worked out once per tuple, by address.
+    extras: dict[int, dict[str, str]] = {}
+
+    def result(cell: Cell) -> dict[str, Any]:
+        extra = extras.get(id(cell.properties))
+        if extra is None:
+            extra = extras[id(cell.properties)] = extra_properties(cell.properties)
+        return result_data(cell, extra)
+
+    for cell_id, group in group_by_cell(cells).items():
+        yield {
+            "id": str(cell_id),
+            "source": cell_id.source.value,
+            "hop": cell_id.hop,
+            "variant": cell_id.variant,
+            "mode": cell_id.mode.value,
+            "device": cell_id.device.value,
+            "results": [result(c) for c in group],
+        }
+
+
+def facts_data(facts: Facts) -> dict[str, list[dict[str, Any]]]:
+    return {
+        "since": [{"cell": str(s.cell), "build": s.build, "since": s.since} for s in facts.since],
+        "changes": [
+            {
+                "kind": c.kind.value,
+                "build": c.build,
+                "cell": str(c.cell),
+                "before": c.before,
+                "after": c.after,
+                "before_status": c.before_status.value,
+                "after_status": c.after_status.value,
+            }
+            for c in facts.changes
+        ],
+        "behaviours": [
+            {
+                "id": b.behaviour.id,
+                "verdicts": [[t, v.value] for t, v in b.verdicts],
+                "first_seen": b.first_seen,
+                "last_seen": b.last_seen,
+                "absent_since": b.absent_since,
+                "still_present": b.still_present,
+                "cells": list(b.cells),
+            }
+            for b in facts.behaviours
+        ],
+        "inventory": [
+            {"hop": i.hop, "registered_in": list(i.registered_in), "covered": i.covered}
+            for i in facts.inventory
+        ],
+        "signatures": [
+            {"signature": s.signature, "count": s.count, "cells": list(s.cells)}
+            for s in facts.signatures
+        ],
+    }
+
+
+def _list(items: Iterable[object]) -> Iterator[str]:
+    """A JSON array, one item per line, in pieces."""
+    first = True
+    for item in items:
+        yield ("[\n" if first else ",\n") + _dumps(item)
+        first = False
+    yield "[]" if first else "\n]"
+
+
+def _facts(facts: Facts) -> Iterator[str]:
+    yield "{"
+    for i, (key, items) in enumerate(sorted(facts_data(facts).items())):
+        yield f'{"," if i else ""}\n"{key}":'
+        yield from _list(items)
+    yield "\n}"
+
+
+def iter_json(report: Report, metadata: Mapping[str, str] | None = None) -> Iterator[str]:
+    """The report as canonical JSON, in pieces (a line or so each), for streaming."""
+    sections: list[tuple[str, Iterable[str]]] = [  # sorted by key, as sort_keys would be
+        ("behaviours", _list(behaviour_data(b) for b in report.behaviours)),
+        ("cells", _list(_rows(report.cells))),
+        ("facts", _facts(report.facts)),
+        ("metadata", [_dumps(dict(metadata or {}))]),
+        ("schema_version", [_dumps(JSON_SCHEMA_VERSION)]),
+        (
+            "skipped_inputs",
+            _list({"path": s.path, "reason": s.reason} for s in report.skipped_inputs),
+        ),
+        ("targets", _list(target_data(t) for t in report.targets)),
+    ]
+    for i, (key, pieces) in enumerate(sections):
+        yield f'{"{" if i == 0 else ","}\n"{key}":'
+        yield from pieces
+    yield "\n}\n"
+
+
+def render_json(report: Report, metadata: Mapping[str, str] | None = None) -> str:
+    """The report as canonical JSON; ``metadata`` is the only run-specific part."""
+    return "".join(iter_json(report, metadata))

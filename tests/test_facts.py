@@ -1,0 +1,270 @@
+"""compat.facts: since, changes, behaviour verdicts, inventory and signatures, table-driven."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pytest
+from packaging.version import Version
+
+from compat.facts import resolve_facts
+from compat.model import Cell, ChangeKind, Facts, TargetInfo, Verdict
+from suites.behaviours import BUILTIN, Behaviour
+from suites.schema import CellId, Status
+
+P, F, E, X, XP, S, M = (
+    Status.PASS,
+    Status.FAIL,
+    Status.ERROR,
+    Status.XFAIL,
+    Status.XPASS,
+    Status.SKIP,
+    Status.MISSING,
+)
+CARRIED = "while_loop.serde-carried-inputs"
+TUPLE = "while_loop.serde-tuple-to-list"
+ROW = "catalog:cond.simple/serialize[cpu]"
+WL = "catalog:while_loop.simple/serialize[cpu]"
+
+
+def _target(tid: str, hops: tuple[str, ...] = (), env_error: str | None = None) -> TargetInfo:
+    version, build = tid.split("-", 1)
+    return TargetInfo(
+        id=tid,
+        version=Version(version),
+        build=build,
+        torch_version=f"{version}+{build}",
+        source_file=f"{tid}.xml",
+        registered_hops=hops,
+        env_error=env_error,
+    )
+
+
+def _cell(target: str, cell: str, status: Status, **kw: object) -> Cell:
+    return Cell(target=target, id=CellId.parse(cell), status=status, **kw)  # type: ignore[arg-type]
+
+
+def _facts(
+    target_ids: list[str],
+    rows: Mapping[str, list[Status | None]],
+    behaviours: tuple[Behaviour, ...] = (),
+    env_errors: tuple[str, ...] = (),
+) -> Facts:
+    targets = [_target(t, env_error="no wheel" if t in env_errors else None) for t in target_ids]
+    cells = [
+        _cell(t, row, status)
+        for row, statuses in sorted(rows.items(), key=lambda kv: CellId.parse(kv[0]))
+        for t, status in zip(target_ids, statuses, strict=True)
+        if status is not None
+    ]
+    return resolve_facts(targets, cells, behaviours)
+
+
+CPU = ["2.6.0-cpu", "2.9.1-cpu", "2.13.0-cpu"]
+
+
+@pytest.mark.parametrize(
+    ("statuses", "since"),
+    [
+        ([P, P, P], "2.6.0-cpu"),
+        ([E, P, P], "2.9.1-cpu"),
+        ([P, E, P], "2.13.0-cpu"),  # for good: the regression in between resets it
+        ([P, P, E], None),  # does not pass in the newest target
+        ([E, XP, P], "2.9.1-cpu"),  # xpass passes
+        ([None, P, P], "2.9.1-cpu"),  # a row that only exists from 2.9.1
+        ([P, None, P], "2.13.0-cpu"),  # no result is not a pass: "for good" is not proven
+        ([P, S, P], "2.13.0-cpu"),
+        ([P, P, None], None),
+        ([S, S, S], None),
+    ],
+)
+def test_since(statuses: list[Status | None], since: str | None) -> None:
+    facts = _facts(CPU, {ROW: statuses})
+    assert [(str(s.cell), s.build, s.since) for s in facts.since] == [(ROW, "cpu", since)]
+
+
+@pytest.mark.parametrize(
+    ("statuses", "changes"),
+    [
+        ([P, E, E], [("regression", "2.6.0-cpu", "2.9.1-cpu")]),
+        ([E, P, P], [("fix", "2.6.0-cpu", "2.9.1-cpu")]),
+        (
+            [P, X, XP],
+            [("regression", "2.6.0-cpu", "2.9.1-cpu"), ("fix", "2.9.1-cpu", "2.13.0-cpu")],
+        ),
+        ([XP, M, M], [("regression", "2.6.0-cpu", "2.9.1-cpu")]),  # the HOP went away
+        ([P, S, E], [("regression", "2.6.0-cpu", "2.13.0-cpu")]),  # past what did not run
+        ([P, None, E], [("regression", "2.6.0-cpu", "2.13.0-cpu")]),
+        ([P, S, P], []),
+        ([P, XP, P], []),
+        ([F, E, X], []),
+    ],
+)
+def test_changes(statuses: list[Status | None], changes: list[tuple[str, str, str]]) -> None:
+    facts = _facts(CPU, {ROW: statuses})
+    got = [(c.kind.value, c.before, c.after) for c in facts.changes]
+    assert sorted(got) == sorted(changes)
+
+
+def test_changes_stay_within_a_build_skip_env_errors_and_list_regressions_first() -> None:
+    ids = ["2.6.0-cpu", "2.9.1-cpu", "2.10.0-cpu", "2.6.0-cu124", "2.9.1-cu124"]
+    facts = _facts(
+        ids,
+        {ROW: [E, None, P, P, E], WL: [P, None, E, E, P]},
+        env_errors=("2.9.1-cpu",),
+    )
+    got = [(c.kind, str(c.cell), c.before, c.after) for c in facts.changes]
+    assert got == [
+        (ChangeKind.REGRESSION, WL, "2.6.0-cpu", "2.10.0-cpu"),
+        (ChangeKind.REGRESSION, ROW, "2.6.0-cu124", "2.9.1-cu124"),
+        (ChangeKind.FIX, ROW, "2.6.0-cpu", "2.10.0-cpu"),
+        (ChangeKind.FIX, WL, "2.6.0-cu124", "2.9.1-cu124"),
+    ]
+    assert {(s.build, s.since) for s in facts.since if str(s.cell) == ROW} == {
+        ("cpu", "2.10.0-cpu"),
+        ("cu124", None),
+    }
+
+
+def _wl(
+    target: str, status: Status, tags: tuple[str, ...] = (), carried: str | None = None
+) -> Cell:
+    props = (
+        (("carried_inputs_after", carried), ("carried_inputs_before", "tuple")) if carried else ()
+    )
+    return _cell(target, WL, status, behaviours=tags, properties=props)
+
+
+@pytest.mark.parametrize(
+    ("cells", "verdicts", "first", "last", "absent_since", "still"),
+    [
+        (
+            [(X, (CARRIED,)), (X, (CARRIED,)), (XP, ())],
+            ["reproduced", "reproduced", "absent"],
+            "2.6.0-cpu",
+            "2.9.1-cpu",
+            "2.13.0-cpu",
+            False,
+        ),
+        (
+            [(X, (CARRIED,)), (E, ()), (XP, ())],
+            ["reproduced", "other error", "absent"],
+            "2.6.0-cpu",
+            "2.6.0-cpu",
+            "2.13.0-cpu",
+            False,
+        ),
+        (
+            [(XP, ()), (X, (CARRIED,)), (X, (CARRIED,))],
+            ["absent", "reproduced", "reproduced"],
+            "2.9.1-cpu",
+            "2.13.0-cpu",
+            None,
+            True,
+        ),
+        (
+            [(X, (CARRIED,)), (S, ()), (M, ())],
+            ["reproduced", "n/a", "n/a"],
+            "2.6.0-cpu",
+            "2.6.0-cpu",
+            None,
+            True,
+        ),
+        ([(P, ()), (P, ()), (P, ())], ["absent", "absent", "absent"], None, None, None, False),
+    ],
+)
+def test_behaviour_verdicts(
+    cells: list[tuple[Status, tuple[str, ...]]],
+    verdicts: list[str],
+    first: str | None,
+    last: str | None,
+    absent_since: str | None,
+    still: bool,
+) -> None:
+    targets = [_target(t) for t in CPU]
+    facts = resolve_facts(
+        targets,
+        [_wl(t, status, tags) for t, (status, tags) in zip(CPU, cells, strict=True)],
+        BUILTIN[:1],
+    )
+    (row,) = facts.behaviours
+    assert [v.value for _, v in row.verdicts] == verdicts
+    assert (row.first_seen, row.last_seen, row.absent_since, row.still_present) == (
+        first,
+        last,
+        absent_since,
+        still,
+    )
+    assert row.cells == tuple(
+        f"{t}/{WL}" for t, (_, tags) in zip(CPU, cells, strict=True) if CARRIED in tags
+    )
+
+
+def test_property_behaviour_is_not_applicable_where_the_properties_were_not_recorded() -> None:
+    targets = [_target(t) for t in [*CPU, "2.5.1-cpu"]]
+    targets[-1] = _target("2.5.1-cpu", env_error="no wheel")
+    cells = [
+        _wl("2.6.0-cpu", X, (CARRIED, TUPLE), carried="list"),
+        _wl("2.9.1-cpu", XP),  # a foreign file: no carried_inputs_* properties
+        _wl("2.13.0-cpu", XP, carried="tuple"),
+    ]
+    facts = resolve_facts(targets, cells, BUILTIN)
+    rows = {r.behaviour.id: dict(r.verdicts) for r in facts.behaviours}
+    assert rows[TUPLE] == {
+        "2.6.0-cpu": Verdict.REPRODUCED,
+        "2.9.1-cpu": Verdict.NOT_APPLICABLE,
+        "2.13.0-cpu": Verdict.ABSENT,
+        "2.5.1-cpu": Verdict.NOT_APPLICABLE,
+    }
+    assert rows[CARRIED]["2.9.1-cpu"] is Verdict.ABSENT
+
+
+def test_absent_since_orders_by_version_across_builds() -> None:
+    ids = ["2.6.0-cpu", "2.9.1-cpu", "2.6.0-cu124", "2.13.0-cu124"]
+    targets = [_target(t) for t in ids]
+    cells = [
+        _wl("2.6.0-cpu", X, (CARRIED,)),
+        _wl("2.9.1-cpu", XP),
+        _wl("2.6.0-cu124", X, (CARRIED,)),
+        _wl("2.13.0-cu124", XP),
+    ]
+    (row,) = resolve_facts(targets, cells, BUILTIN[:1]).behaviours
+    assert (row.first_seen, row.last_seen, row.absent_since, row.still_present) == (
+        "2.6.0-cpu",
+        "2.6.0-cu124",
+        "2.9.1-cpu",
+        False,
+    )
+
+
+def test_inventory_and_signatures() -> None:
+    targets = [
+        _target("2.6.0-cpu", hops=("cond", "map_impl", "while_loop")),
+        _target("2.9.1-cpu", hops=("cond", "foreach_map", "map_impl", "while_loop")),
+    ]
+    sig_a, sig_b = "SerializeError: scan", "RuntimeError: boom <n>"
+    cells = [
+        _cell("2.6.0-cpu", "catalog:cond.simple/aot[cpu]", E, signature=sig_b),
+        _cell("2.6.0-cpu", "catalog:scan.simple/serialize[cpu]", E, signature=sig_a),
+        _cell("2.9.1-cpu", "catalog:scan.simple/serialize[cpu]", E, signature=sig_a),
+        _cell("2.6.0-cpu", "catalog:while_loop.simple/aot[cpu]", S, signature="ignored: skip"),
+        _cell("2.9.1-cpu", "catalog:while_loop.simple/serialize[cpu]", P),
+    ]
+    facts = resolve_facts(targets, cells, ())
+    assert [(i.hop, i.registered_in, i.covered) for i in facts.inventory] == [
+        ("cond", ("2.6.0-cpu", "2.9.1-cpu"), True),
+        ("foreach_map", ("2.9.1-cpu",), False),
+        ("map_impl", ("2.6.0-cpu", "2.9.1-cpu"), False),
+        ("while_loop", ("2.6.0-cpu", "2.9.1-cpu"), True),
+    ]
+    assert [(s.signature, s.count, s.cells) for s in facts.signatures] == [
+        (
+            sig_a,
+            2,
+            (
+                "2.6.0-cpu/catalog:scan.simple/serialize[cpu]",
+                "2.9.1-cpu/catalog:scan.simple/serialize[cpu]",
+            ),
+        ),
+        (sig_b, 1, ("2.6.0-cpu/catalog:cond.simple/aot[cpu]",)),
+    ]
