@@ -1,0 +1,337 @@
+"""``[tool.compat]`` -> a frozen, validated ``MatrixConfig``.
+
+Read once, checked completely: an unknown key is rejected with a "did you
+mean", a bad value names its key and the fix. Environment variables narrow or
+replace parts of the table for one run (see ``ENV_*``); they are passed in as
+a mapping, never read from ``os.environ`` here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from compat.behaviours import parse_behaviours
+from compat.errors import ConfigError
+from compat.versions import VersionRequest, VersionRequestError, parse_request
+from suites.behaviours import Behaviour
+from suites.schema import Device
+
+ENV_CONFIG = "COMPAT_CONFIG"  # a TOML file whose [tool.compat] replaces pyproject.toml's
+ENV_VERSIONS = "COMPAT_VERSIONS"  # "2.6,2.9.1" or ">=2.4": replaces versions, for every build
+ENV_BUILDS = "COMPAT_BUILDS"  # "default,cpu": the builds to run (others are dropped)
+ENV_TARGETS = "COMPAT_TARGETS"  # "2.6.0-cu124,local": exactly these targets, no index query
+
+DEFAULT_TIMEOUT = 300.0
+
+
+class ConfigFileError(ConfigError):
+    """The file is missing, is not TOML, or has no [tool.compat] table."""
+
+
+class UnknownKeyError(ConfigError):
+    """A key that [tool.compat] does not define (usually a typo)."""
+
+
+class ConfigValueError(ConfigError):
+    """A known key with a value of the wrong type or form."""
+
+
+class SourceKind(enum.StrEnum):
+    """Where a build's torch wheels come from."""
+
+    INDEX = "index"  # the default index (uv's, or UV_DEFAULT_INDEX)
+    INDEX_URL = "index-url"  # an index given by URL, searched before the default one
+    TORCH_BACKEND = "torch-backend"  # uv's --torch-backend (cpu, cu126, rocm6.3, ...)
+    FIND_LINKS = "find-links"  # a wheelhouse: a folder or a page of links
+    LOCAL = "local"  # no install: the torch of the invoking interpreter
+
+
+@dataclass(frozen=True)
+class InstallSource:
+    """A build's source; ``env_var`` names a wheelhouse that, when set, takes precedence."""
+
+    kind: SourceKind
+    location: str = ""  # the URL, backend name or folder; "" when only env_var is given
+    env_var: str | None = None
+
+
+@dataclass(frozen=True)
+class Build:
+    """One entry of [tool.compat.builds]: a name, its source, and its own versions if any."""
+
+    name: str
+    source: InstallSource
+    versions: VersionRequest | None = None  # None: the top-level versions
+
+    @property
+    def key(self) -> str:
+        return f"[tool.compat.builds.{self.name}]"
+
+
+@dataclass(frozen=True)
+class MatrixConfig:
+    """The matrix as configured, after the environment's overrides."""
+
+    builds: tuple[Build, ...]
+    python: str
+    versions: VersionRequest | None = None
+    devices: tuple[Device, ...] = (Device.CPU,)
+    timeout: float = DEFAULT_TIMEOUT
+    prereleases: bool = False
+    behaviours: tuple[Behaviour, ...] = ()  # user-declared, validated by compat.behaviours
+    targets: tuple[str, ...] = ()  # explicit target ids (COMPAT_TARGETS): no resolution
+    where: str = "pyproject.toml [tool.compat]"
+
+    def versions_of(self, build: Build) -> VersionRequest | None:
+        return build.versions if build.versions is not None else self.versions
+
+    @property
+    def needs_index(self) -> bool:
+        """Whether planning asks an index which versions exist (a minor or a specifier)."""
+        if self.targets:
+            return False
+        requests = (self.versions_of(b) for b in self.builds)
+        return any(r is not None and r.needs_index for r in requests)
+
+
+_TOP_KEYS = ("versions", "builds", "python", "devices", "timeout", "prereleases", "behaviours")
+_BUILD_KEYS = ("versions", "index-url", "torch-backend", "find-links", "find-links-env")
+_SOURCE_KEYS = ("index-url", "torch-backend", "find-links")
+_BUILD_NAME = re.compile(r"^[a-z][a-z0-9.]*$")
+_BACKEND = re.compile(r"^(auto|cpu|xpu|cu\d{2,4}|rocm\d+(\.\d+){0,2})$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PYTHON = re.compile(r"^3\.\d+$")
+_LOCAL = "local"
+
+
+def builtin_source(name: str) -> InstallSource | None:
+    """The source a build name implies when its table gives none."""
+    if name == "default":
+        return InstallSource(SourceKind.INDEX)
+    if name == _LOCAL:
+        return InstallSource(SourceKind.LOCAL)
+    if _BACKEND.match(name) and name != "auto":
+        return InstallSource(SourceKind.TORCH_BACKEND, name)
+    return None
+
+
+def config_path(pyproject: Path, env: Mapping[str, str]) -> Path:
+    """The file [tool.compat] is read from: ``$COMPAT_CONFIG``, else ``pyproject``."""
+    override = env.get(ENV_CONFIG, "").strip()
+    return Path(override) if override else pyproject
+
+
+def load_config(
+    pyproject: Path, env: Mapping[str, str], *, default_python: str = "3.11"
+) -> MatrixConfig:
+    """Read [tool.compat] from ``pyproject`` (or ``$COMPAT_CONFIG``) and apply the overrides."""
+    path = config_path(pyproject, env)
+    override = path != pyproject
+    where = f"{path.name} [tool.compat]"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        hint = f" (named by {ENV_CONFIG})" if override else ""
+        raise ConfigFileError(f"{path}{hint} does not exist") from err
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise ConfigFileError(f"{path} is not readable TOML: {err}") from err
+    table = data.get("tool", {}).get("compat")
+    if not isinstance(table, dict):
+        raise ConfigFileError(
+            f"{path} has no [tool.compat] table; add one (see README.md, 'Configuration')"
+        )
+    return parse_config(table, env, where=where, default_python=default_python)
+
+
+def parse_config(
+    table: Mapping[str, Any],
+    env: Mapping[str, str],
+    *,
+    where: str = "pyproject.toml [tool.compat]",
+    default_python: str = "3.11",
+) -> MatrixConfig:
+    """Validate a [tool.compat] table and apply ``COMPAT_VERSIONS`` / ``_BUILDS`` / ``_TARGETS``."""
+    _reject_unknown(table, _TOP_KEYS, where)
+    versions = _versions(table["versions"], where, "versions") if "versions" in table else None
+    builds_table = table.get("builds", {"default": {}})
+    if not isinstance(builds_table, dict) or not builds_table:
+        raise ConfigValueError(
+            f"{where}: builds must be a table of builds, e.g. [tool.compat.builds.default]"
+        )
+    builds = {name: _build(name, spec, where) for name, spec in builds_table.items()}
+
+    if text := env.get(ENV_VERSIONS, "").strip():
+        versions = _versions(text, f"${ENV_VERSIONS}", "")
+        builds = {name: Build(b.name, b.source) for name, b in builds.items()}
+    selected = list(builds)
+    if text := env.get(ENV_BUILDS, "").strip():
+        selected = list(dict.fromkeys(_names(text)))
+        for name in selected:
+            if name in builds:
+                continue
+            if builtin_source(name) is None:
+                raise ConfigValueError(
+                    f"${ENV_BUILDS}: unknown build {name!r}{suggest(name, list(builds))} "
+                    f"(configured: {', '.join(builds)}; uv's backends such as cpu, cu126 and "
+                    f"rocm6.3 need no table; any other build needs [tool.compat.builds.{name}])"
+                )
+            builds[name] = _build(name, {}, f"${ENV_BUILDS}")
+
+    chosen = tuple(builds[name] for name in selected)
+    for build in chosen:
+        if build.name != _LOCAL and build.versions is None and versions is None:
+            raise ConfigValueError(
+                f"{where}: build {build.name!r} has no versions; set versions = ['2.6', '2.9'] "
+                f"at the top or in {build.key}"
+            )
+    targets = tuple(_names(env.get(ENV_TARGETS, "")))
+    return MatrixConfig(
+        builds=chosen,
+        python=_python(table.get("python", default_python), where),
+        versions=versions,
+        devices=_devices(table.get("devices", ["cpu"]), where),
+        timeout=_timeout(table.get("timeout", DEFAULT_TIMEOUT), where),
+        prereleases=_bool(table.get("prereleases", False), where, "prereleases"),
+        behaviours=_behaviours(table.get("behaviours", []), where),
+        targets=targets,
+        where=where,
+    )
+
+
+def suggest(key: str, known: Sequence[str]) -> str:
+    """``"; did you mean 'versions'?"`` or ``""``."""
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _reject_unknown(table: Mapping[str, Any], known: Sequence[str], where: str) -> None:
+    for key in table:
+        if key not in known:
+            raise UnknownKeyError(
+                f"{where}: unknown key {key!r}{suggest(key, known)} "
+                f"(known keys: {', '.join(known)})"
+            )
+
+
+def _names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _versions(value: object, where: str, key: str) -> VersionRequest:
+    label = f"{where} {key}".strip()
+    if not isinstance(value, str) and not (
+        isinstance(value, list) and all(isinstance(v, str) for v in value)
+    ):
+        raise ConfigValueError(
+            f"{label} must be a list of version strings such as ['2.6', '2.9.1'] or a "
+            f"specifier string such as '>=2.4', not {value!r}"
+        )
+    try:
+        return parse_request(value)
+    except VersionRequestError as err:
+        raise ConfigValueError(f"{label}: {err}") from err
+
+
+def _build(name: object, spec: object, where: str) -> Build:
+    if not isinstance(name, str) or not _BUILD_NAME.match(name):
+        raise ConfigValueError(
+            f"{where}: build name {name!r} must be lower-case letters, digits and dots, "
+            "e.g. 'default', 'cpu', 'cu126', 'rocm6.3'"
+        )
+    key = f"[tool.compat.builds.{name}]"
+    if not isinstance(spec, dict):
+        raise ConfigValueError(f"{where}: {key} must be a table, not {spec!r}")
+    _reject_unknown(spec, _BUILD_KEYS, key)
+    for k, v in spec.items():
+        if k != "versions" and (not isinstance(v, str) or not v.strip()):
+            raise ConfigValueError(f"{key} {k} must be a non-empty string, not {v!r}")
+    given = [k for k in _SOURCE_KEYS if k in spec]
+    if name == _LOCAL and (given or "find-links-env" in spec or "versions" in spec):
+        raise ConfigValueError(
+            f"{key}: the local build runs the invoking interpreter's torch; it takes no "
+            "source and no versions (set COMPAT_LOCAL_PYTHON to choose the interpreter)"
+        )
+    if len(given) > 1:
+        raise ConfigValueError(
+            f"{key}: give one of {', '.join(_SOURCE_KEYS)}, not {' and '.join(given)}"
+        )
+    env_var = spec.get("find-links-env")
+    if env_var is not None and not _ENV_NAME.match(env_var):
+        raise ConfigValueError(
+            f"{key} find-links-env must name an environment variable, e.g. 'PIP_FIND_LINKS', "
+            f"not {env_var!r}"
+        )
+    source: InstallSource | None
+    if given:
+        kind = SourceKind(given[0])
+        location = str(spec[given[0]]).strip()
+        if kind is SourceKind.TORCH_BACKEND and not _BACKEND.match(location):
+            raise ConfigValueError(
+                f"{key} torch-backend {location!r} is not one of uv's backends "
+                "(auto, cpu, cu126, cu128, rocm6.3, xpu, ...)"
+            )
+        source = InstallSource(kind, location, env_var)
+    else:
+        base = builtin_source(name)
+        if base is None and env_var is None:
+            raise ConfigValueError(
+                f"{key}: {name!r} is not a build uv knows; give it a source: index-url, "
+                "torch-backend, find-links or find-links-env"
+            )
+        if base is None:
+            source = InstallSource(SourceKind.FIND_LINKS, "", env_var)
+        else:
+            source = InstallSource(base.kind, base.location, env_var)
+    versions = _versions(spec["versions"], key, "versions") if "versions" in spec else None
+    return Build(name=name, source=source, versions=versions)
+
+
+def _python(value: object, where: str) -> str:
+    if not isinstance(value, str) or not _PYTHON.match(value):
+        raise ConfigValueError(f"{where} python must be a version such as '3.11', not {value!r}")
+    return value
+
+
+def _devices(value: object, where: str) -> tuple[Device, ...]:
+    known = [d.value for d in Device]
+    if not isinstance(value, list) or not value:
+        raise ConfigValueError(f"{where} devices must be a list such as ['cpu'], not {value!r}")
+    out: list[Device] = []
+    for item in value:
+        if item not in known:
+            raise ConfigValueError(
+                f"{where} devices: unknown device {item!r}{suggest(str(item), known)} "
+                f"(known: {', '.join(known)})"
+            )
+        out.append(Device(item))
+    return tuple(dict.fromkeys(out))
+
+
+def _timeout(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigValueError(
+            f"{where} timeout is seconds per case, a positive number such as 300, not {value!r}"
+        )
+    return float(value)
+
+
+def _bool(value: object, where: str, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigValueError(f"{where} {key} must be true or false, not {value!r}")
+    return value
+
+
+def _behaviours(value: object, where: str) -> tuple[Behaviour, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConfigValueError(
+            f"{where} behaviours must be a list of tables ([[tool.compat.behaviours]]), "
+            f"not {value!r}"
+        )
+    return parse_behaviours(value, where)
