@@ -1,0 +1,164 @@
+"""One exporter per mode, and the one comparison of eager and exported outputs.
+
+An exporter takes ``(module, args, kwargs, notes)`` and returns an
+ExportedProgram; what it learns on the way (the strictness it used, the
+while_loop carried-input container) goes into ``notes`` as cell properties,
+before anything can raise.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import io
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.utils._pytree as pytree
+
+from suites.cases import resolve_entry
+from suites.schema import Mode, Prop
+
+Notes = dict[str, str]
+Exporter = Callable[[torch.nn.Module, tuple[Any, ...], dict[str, Any], Notes], Any]
+
+
+def _private_export() -> Any:
+    """``torch.export._trace._export``, or None (the submodule is not imported eagerly)."""
+    return resolve_entry("torch.export._trace", "_export")
+
+
+def _strict_default(fn: Any) -> bool | None:
+    """The default of ``fn``'s ``strict`` parameter, or None when it has none."""
+    try:
+        param = inspect.signature(fn).parameters.get("strict")
+    except (TypeError, ValueError):
+        return None
+    if param is None or param.default is inspect.Parameter.empty:
+        return None
+    return bool(param.default)
+
+
+def aot_strict() -> bool:
+    """Whether ``torch.export.export`` is strict by default (strict-only before ``strict=``)."""
+    default = _strict_default(torch.export.export)
+    return True if default is None else default
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def export_aot(
+    module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], notes: Notes
+) -> Any:
+    notes[Prop.STRICT] = _flag(aot_strict())
+    return torch.export.export(module, args, kwargs)
+
+
+def export_pre_dispatch(
+    module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], notes: Notes
+) -> Any:
+    export = _private_export()
+    default = _strict_default(export)
+    notes[Prop.STRICT] = _flag(True if default is None else default)
+    return export(module, args, kwargs, pre_dispatch=True)
+
+
+def export_retrace(
+    module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], notes: Notes
+) -> Any:
+    return export_pre_dispatch(module, args, kwargs, notes).run_decompositions()
+
+
+def export_serialize(
+    module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], notes: Notes
+) -> Any:
+    ep = export_retrace(module, args, kwargs, notes)
+    _note_carried(ep, Prop.CARRIED_BEFORE, notes)
+    buffer = io.BytesIO()
+    torch.export.save(ep, buffer)
+    buffer.seek(0)
+    loaded = torch.export.load(buffer)
+    _note_carried(loaded, Prop.CARRIED_AFTER, notes)
+    return loaded
+
+
+def export_non_strict(
+    module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], notes: Notes
+) -> Any:
+    notes[Prop.STRICT] = _flag(False)
+    return torch.export.export(module, args, kwargs, strict=False)
+
+
+EXPORTERS: dict[Mode, Exporter] = {
+    Mode.AOT: export_aot,
+    Mode.PRE_DISPATCH: export_pre_dispatch,
+    Mode.RETRACE: export_retrace,
+    Mode.SERIALIZE: export_serialize,
+    Mode.NON_STRICT: export_non_strict,
+}
+
+
+def missing_reason(mode: Mode) -> str | None:
+    """Why this torch cannot run ``mode`` at all, or None."""
+    version = torch.__version__
+    export = getattr(torch, "export", None)
+    if export is None or not hasattr(export, "export"):
+        return f"torch {version} has no torch.export.export"
+    if mode in (Mode.PRE_DISPATCH, Mode.RETRACE, Mode.SERIALIZE):
+        fn = _private_export()
+        if fn is None or "pre_dispatch" not in inspect.signature(fn).parameters:
+            return f"torch {version} has no torch.export._trace._export(pre_dispatch=...)"
+    if mode is Mode.SERIALIZE and not (hasattr(export, "save") and hasattr(export, "load")):
+        return f"torch {version} has no torch.export.save/load"
+    if mode is Mode.NON_STRICT and _strict_default(export.export) is None:
+        return f"torch {version}: torch.export.export has no strict= parameter"
+    return None
+
+
+def _note_carried(ep: Any, key: str, notes: Notes) -> None:
+    """Record the container type of the first while_loop node's carried inputs (args[2])."""
+    for gm in ep.graph_module.modules():
+        graph = getattr(gm, "graph", None)
+        for node in graph.nodes if graph is not None else ():
+            name = getattr(node.target, "__name__", "")
+            if node.op == "call_function" and name.startswith("while_loop") and len(node.args) > 2:
+                notes[key] = container_name(node.args[2])
+                return
+
+
+def container_name(value: Any) -> str:
+    """``tuple``/``list``/``dict`` for those and their subclasses (fx's immutable_list)."""
+    for base in (tuple, list, dict):
+        if isinstance(value, base):
+            return base.__name__
+    return type(value).__name__
+
+
+def compare_outputs(expected: Any, actual: Any) -> str | None:
+    """None when the flattened outputs agree leaf by leaf, else what differs."""
+    want, got = pytree.tree_leaves(expected), pytree.tree_leaves(actual)
+    if len(want) != len(got):
+        return f"eager gave {len(want)} output leaves, exported gave {len(got)}"
+    for i, (w, g) in enumerate(zip(want, got, strict=True)):
+        if type(w) is not type(g):
+            return f"leaf {i}: eager gave {type(w).__name__}, exported gave {type(g).__name__}"
+        if isinstance(w, torch.Tensor):
+            try:
+                torch.testing.assert_close(g, w)
+            except AssertionError as err:
+                return f"leaf {i}: {err}"
+        elif w != g:
+            return f"leaf {i}: eager gave {w!r}, exported gave {g!r}"
+    return None
+
+
+def run_and_compare(
+    module: torch.nn.Module, ep: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> str | None:
+    """Run eager and ``ep.module()`` on deep copies of one sample; compare outputs."""
+    eager = module(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+    exported = ep.module()(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+    return compare_outputs(eager, exported)

@@ -1,0 +1,165 @@
+"""suites.cases, suites.collect and suites.body against the real torch, in-process."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
+
+from suites import cases as catalog  # noqa: E402
+from suites.body import leaked_state, run_cell  # noqa: E402
+from suites.cases import CATALOG, PLANTED, Case, Sample, load_catalog, module_of  # noqa: E402
+from suites.collect import plan, select  # noqa: E402
+from suites.schema import CellId, Device, Mode, Prop, Status  # noqa: E402
+
+
+def test_catalogue_rows_are_unique_and_named_like_cell_ids() -> None:
+    ids = [c.id for c in CATALOG]
+    assert len(ids) == len(set(ids))
+    for case in CATALOG + PLANTED:
+        assert "." not in case.hop and "/" not in case.variant
+        cell = case.cell(Mode.AOT, Device.CPU)
+        assert CellId.parse(str(cell)) == cell
+        assert CellId.from_junit(cell.classname, cell.name) == cell
+
+
+def test_catalogue_covers_the_hops_export_users_meet() -> None:
+    hops = {c.hop for c in CATALOG}
+    wanted = {"cond", "while_loop", "map", "scan", "associative_scan", "invoke_subgraph"}
+    wanted |= {"flex_attention", "auto_functionalize", "wrap_with_set_grad_enabled"}
+    assert wanted <= hops
+
+
+@pytest.mark.parametrize(
+    ("env", "planted"),
+    [({}, False), ({"HOP_SUITE_PLANTED": "0"}, False), ({"HOP_SUITE_PLANTED": "1"}, True)],
+)
+def test_planted_rows_only_with_the_env_var(env: dict[str, str], planted: bool) -> None:
+    rows = load_catalog(env)
+    assert any(c.hop.startswith("_planted") for c in rows) is planted
+    assert rows[-len(CATALOG) :] == CATALOG
+
+
+@pytest.mark.parametrize(
+    ("patterns", "expected"),
+    [
+        ((), None),
+        (("while_loop",), {"while_loop.simple", "while_loop.closure"}),
+        (("while_loop.simple",), {"while_loop.simple"}),
+        (("*scan",), {"scan.simple", "associative_scan.cumsum"}),
+        (("nothing",), set()),
+    ],
+)
+def test_hop_filters_match_hop_or_hop_dot_variant(
+    patterns: tuple[str, ...], expected: set[str] | None
+) -> None:
+    got = {f"{c.hop}.{c.variant}" for c in select(CATALOG, patterns)}
+    assert got == (expected if expected is not None else {f"{c.hop}.{c.variant}" for c in CATALOG})
+
+
+def test_plan_is_case_then_device_then_mode() -> None:
+    (case, cells), *_ = plan(CATALOG[:1], (Mode.AOT, Mode.SERIALIZE), (Device.CPU, Device.CUDA))
+    assert case is CATALOG[0]
+    assert [c.name for c in cells] == ["aot[cpu]", "serialize[cpu]", "aot[cuda]", "serialize[cuda]"]
+
+
+def _never_built(device: str) -> Any:
+    raise AssertionError("a missing HOP must not be built")
+
+
+MISSING = Case(
+    "no_such_hop", "simple", _never_built, catalog.requires("torch._higher_order_ops:no_such_hop")
+)
+
+
+@pytest.mark.parametrize("mode", list(Mode))
+def test_a_missing_hop_is_missing_in_every_mode_with_a_reason(mode: Mode) -> None:
+    result = run_cell(MISSING, mode, Device.CPU)
+    assert result.status is Status.MISSING
+    assert "no_such_hop" in (result.prop(Prop.REASON) or "")
+    assert result.message == result.prop(Prop.REASON)
+
+
+@pytest.mark.parametrize(
+    ("specs", "absent"),
+    [
+        (("torch:cond",), None),
+        (("torch:no_such_thing|torch:cond",), None),  # a renamed entry point: either name
+        (("torch:cond", "torch:no_such_thing"), "torch:no_such_thing"),
+        (("torch:no_such_thing|torch:nor_this",), "torch:no_such_thing or torch:nor_this"),
+        (("torch.no_such_module:x",), "torch.no_such_module:x"),
+    ],
+)
+def test_requires_names_what_is_absent(specs: tuple[str, ...], absent: str | None) -> None:
+    reason = catalog.requires(*specs)()
+    if absent is None:
+        assert reason is None
+    else:
+        assert reason == f"torch {torch.__version__} has no {absent}"
+
+
+def test_every_catalogue_row_is_available_or_says_why() -> None:
+    for case in CATALOG:
+        reason = case.available()
+        assert reason is None or torch.__version__ in reason
+
+
+def _double(x: Any) -> Any:
+    return x * 2
+
+
+def _raise(x: Any) -> Any:
+    raise ValueError("boom 0x1234 at /tmp/some/where.py line 12")
+
+
+@pytest.mark.parametrize(
+    ("fn", "status", "error_type"),
+    [(_double, Status.PASS, None), (torch.nn.functional.relu, Status.PASS, None)],
+)
+def test_one_body_measures_a_real_export(fn: Any, status: Status, error_type: str | None) -> None:
+    case = Case("toy", "simple", lambda d: (module_of(fn), (Sample((torch.ones(2, device=d),)),)))
+    result = run_cell(case, Mode.AOT, Device.CPU)
+    assert result.status is status
+    assert result.prop(Prop.SAMPLES) == "1"
+    assert result.prop(Prop.STRICT) in ("true", "false")
+    assert leaked_state() is None
+
+
+def test_an_exception_is_an_error_with_type_message_and_signature() -> None:
+    case = Case("toy", "raises", lambda d: (module_of(_raise), (Sample((torch.ones(2),)),)))
+    result = run_cell(case, Mode.NON_STRICT, Device.CPU)
+    assert result.status is Status.ERROR
+    assert result.prop(Prop.ERROR_TYPE) == "ValueError"
+    assert "boom" in (result.prop(Prop.ERROR_MESSAGE) or "")
+    assert result.prop(Prop.SIGNATURE) == result.message
+    assert re.fullmatch(r"ValueError: boom <addr> at <path> line <n>", result.message)
+    assert result.prop(Prop.SAMPLES) == "0"
+    assert result.detail.splitlines()[-1] == "ValueError: boom 0x1234 at /tmp/some/where.py line 12"
+
+
+def test_an_output_mismatch_is_a_fail() -> None:
+    calls = {"n": 0}
+
+    def differs(x: Any) -> Any:
+        calls["n"] += 1  # eager runs once per sample, after export has traced it
+        return x + calls["n"]
+
+    case = Case("toy", "differs", lambda d: (module_of(differs), (Sample((torch.ones(2),)),)))
+    result = run_cell(case, Mode.NON_STRICT, Device.CPU)
+    assert result.status is Status.FAIL
+    assert result.prop(Prop.ERROR_TYPE) == "AssertionError"
+    assert result.prop(Prop.SAMPLES) == "1"
+
+
+def test_catalogue_while_loop_serialize_records_carried_input_containers() -> None:
+    (case,) = select(CATALOG, ("while_loop.simple",))
+    result = run_cell(case, Mode.SERIALIZE, Device.CPU)
+    assert result.prop(Prop.CARRIED_BEFORE) == "tuple"
+    assert result.prop(Prop.CARRIED_AFTER) in ("tuple", "list")
+    assert result.status in (Status.XFAIL, Status.XPASS, Status.PASS, Status.ERROR)
+    if result.status is Status.XFAIL:
+        assert "while_loop.serde-carried-inputs" in (result.prop(Prop.BEHAVIOURS) or "")
