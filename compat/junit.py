@@ -25,8 +25,11 @@ Everything here is pure: bytes in, values out; values in, text out.
 
 from __future__ import annotations
 
+import collections
 import enum
 import functools
+import itertools
+import operator
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Sequence
@@ -210,12 +213,14 @@ class _Case:
 
 
 class _Suite:
-    __slots__ = ("cases", "name", "props")
+    __slots__ = ("cases", "name", "props", "start", "stop")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, start: int) -> None:
         self.name = name
         self.props: list[tuple[str, str]] = []
         self.cases: list[_Case] = []
+        self.start = start  # byte offsets of its start and end tags in the scanned text
+        self.stop = -1
 
 
 class _NotJUnit(Exception):
@@ -236,6 +241,7 @@ class _Scanner:
         self.parser.StartElementHandler = self._root
         self.parser.EndElementHandler = self._end
         self.suites: list[_Suite] = []  # in document (pre-)order, as ElementTree's iter()
+        self.cases = 0
         self._open: list[_Suite] = []
         self._case: _Case | None = None
 
@@ -262,6 +268,7 @@ class _Scanner:
             elif self._open:
                 self._open[-1].props.append((attrs.get("name", ""), attrs.get("value", "")))
         elif name == "testcase":
+            self.cases += 1
             if self._open:
                 self._case = _Case(attrs)
                 self._open[-1].cases.append(self._case)
@@ -271,7 +278,7 @@ class _Scanner:
                 case.result = (name, attrs)
                 self.parser.CharacterDataHandler = case.text.append
         elif name == "testsuite":
-            suite = _Suite(attrs.get("name", ""))
+            suite = _Suite(attrs.get("name", ""), self.parser.CurrentByteIndex)
             self.suites.append(suite)
             self._open.append(suite)
 
@@ -279,18 +286,12 @@ class _Scanner:
         if name == "testcase":
             self._case = None
         elif name == "testsuite":
-            self._open.pop()
+            self._open.pop().stop = self.parser.CurrentByteIndex
         elif name in _RESULT_TAGS:
             self.parser.CharacterDataHandler = None
 
 
-def parse_junit(data: bytes, where: str) -> tuple[SuiteDoc, ...]:
-    """The testsuites of one JUnit document; ``where`` names it in errors."""
-    if not data.strip():
-        raise JUnitFileError(
-            f"{where} is empty: the run that should have written it probably died; "
-            "re-run that target or leave the file out."
-        )
+def _scan(data: bytes, where: str) -> _Scanner:
     scanner = _Scanner()
     try:
         scanner.parse(data)
@@ -305,12 +306,48 @@ def parse_junit(data: bytes, where: str) -> tuple[SuiteDoc, ...]:
             "<testsuites> or <testsuite>): pass files written by `python -m suites` "
             "or by `pytest --junitxml`."
         ) from None
+    return scanner
+
+
+class ReadCache:
+    """Testcases already read, by their bytes less the value of ``time``; for many files.
+
+    A matrix repeats most testcases byte for byte in every target (same case,
+    same status, same properties; only the time differs), so the files of one
+    report are read as: each testcase's bytes looked up here, and only the ones
+    never seen before parsed (see ``_read_fast``). ``limit`` bounds the memory.
+    """
+
+    def __init__(self, limit: int = 1 << 16) -> None:
+        self.limit = limit
+        self.cases: dict[bytes, _Template] = {}
+
+
+def parse_junit(data: bytes, where: str, cache: ReadCache | None = None) -> tuple[SuiteDoc, ...]:
+    """The testsuites of one JUnit document; ``where`` names it in errors.
+
+    With a ``cache`` shared by the files of one report, suite-format files are
+    read through it; the result is the same as without one.
+    """
+    if not data or data.isspace():
+        raise JUnitFileError(
+            f"{where} is empty: the run that should have written it probably died; "
+            "re-run that target or leave the file out."
+        )
+    if cache is not None:
+        fast = _read_fast(data, where, cache)
+        if fast is not None:
+            return fast
+    scanner = _scan(data, where)
     docs: list[SuiteDoc] = []
     foreign: list[ET.Element] | None = None
     for index, suite in enumerate(scanner.suites):
         props = tuple(suite.props)
         if any(key == _K_SCHEMA for key, _ in props):
-            docs.append(_read_suite_flavour(suite, props, where))
+            _check_schema(props, where)
+            templates = [_template(case) for case in suite.cases]
+            times = [t.time for t in templates]
+            docs.append(_suite_doc(suite.name, props, templates, times))
         else:
             # Foreign files are small: read them again, the xunit2 way (see below).
             if foreign is None:
@@ -319,62 +356,304 @@ def parse_junit(data: bytes, where: str) -> tuple[SuiteDoc, ...]:
     return tuple(docs)
 
 
-def _read_suite_flavour(suite: _Suite, props: tuple[tuple[str, str], ...], where: str) -> SuiteDoc:
+def _check_schema(props: tuple[tuple[str, str], ...], where: str) -> None:
     schema = dict(props)[_K_SCHEMA]
     if schema != SCHEMA_VERSION:
         raise JUnitFileError(
             f"{where} was written with JUnit schema {schema!r}, this reader knows "
             f"{SCHEMA_VERSION!r}: report it with the torch-hop-compat that ran the suite."
         )
+
+
+_CELL, _ENV_ERROR, _NOT_A_CELL = 0, 1, 2
+
+
+class _Template:
+    """What one testcase says, less its time: a cell result, an env-error, or neither."""
+
+    __slots__ = ("fields", "key", "kind", "label", "rest", "text", "time")
+
+    def __init__(
+        self,
+        kind: int,
+        key: tuple[str, str],
+        time: float,
+        fields: tuple[object, ...] = (),
+        text: str = "",
+    ) -> None:
+        self.kind = kind
+        self.key = key  # (classname, name)
+        self.label = f"{key[0]}::{key[1]}"
+        self.time = time  # its own
+        # A CellResult's fields up to its time: every result read from this template
+        # shares its ``properties`` tuple object.
+        self.fields = fields
+        self.text = text  # the env-error message
+        self.rest: bytes | None = None  # what follows it up to the next testcase, when not blank
+
+
+_KIND = operator.attrgetter("kind")
+_KEY = operator.attrgetter("key")
+_FIELDS = operator.attrgetter("fields")
+_REST = operator.attrgetter("rest")
+
+
+def _time(value: str | None) -> float:
+    try:
+        return float(value) if value else 0.0
+    except ValueError:
+        return 0.0
+
+
+def _template(case: _Case) -> _Template:
+    """The meaning of one testcase (the hot path's cold half: once per distinct testcase)."""
+    get = case.attrs.get
+    key = (get("classname", ""), get("name", ""))
+    time = _time(get("time"))
+    cprops = case.props
+    status = _STATUS_BY_VALUE.get(cprops.get(_K_STATUS, ""))
+    if status is None:
+        status = _status_of_element(case.result)
+    if status is Status.ENV_ERROR:
+        text = cprops.get(_K_MESSAGE) or _message_of(case) or "env-error"
+        return _Template(_ENV_ERROR, key, time, text=text)
+    cell_id = _cell_id(*key)
+    if cell_id is None:
+        return _Template(_NOT_A_CELL, key, time)
+    message = cprops.get(_K_MESSAGE) or None
+    if message is None and case.result is not None:
+        message = _message_of(case)
+    fields = (
+        cell_id,
+        key,
+        status,
+        cprops.get(_K_ERROR_TYPE) or None,
+        message,
+        cprops.get(_K_SIGNATURE) or None,  # the suite's own, never recomputed
+        tuple(cprops.items()),
+    )
+    return _Template(_CELL, key, time, fields)
+
+
+_new_tuple = tuple.__new__
+
+
+def _suite_doc(
+    name: str,
+    props: tuple[tuple[str, str], ...],
+    templates: Sequence[_Template],
+    times: Sequence[float],
+) -> SuiteDoc:
+    """One suite-format testsuite from its testcases in file order, and their times."""
+    if set(map(_KIND, templates)) <= {_CELL} and len(set(map(_KEY, templates))) == len(
+        templates
+    ):
+        # Only cells, each once (the usual file): the results are made in one C-level
+        # pass, each the template's fields plus (time, asserted behaviours).
+        results = map(operator.add, map(_FIELDS, templates), zip(times, itertools.repeat(())))
+        return SuiteDoc(
+            name=name,
+            flavour=Flavour.SUITE,
+            properties=props,
+            cells=tuple(map(_new_tuple, itertools.repeat(CellResult), results)),
+        )
     cells: list[CellResult] = []
     left_out: list[str] = []
     env_error: str | None = None
     seen: set[tuple[str, str]] = set()
-    status_by_value = _STATUS_BY_VALUE
-    # The hot loop of a big matrix: plain-str keys, one lookup per fact.
-    k_status, k_type, k_message, k_signature = _K_STATUS, _K_ERROR_TYPE, _K_MESSAGE, _K_SIGNATURE
-    for case in suite.cases:
-        get = case.attrs.get
-        classname = get("classname", "")
-        case_name = get("name", "")
-        cprops = case.props
-        status = status_by_value.get(cprops.get(k_status, ""))
-        if status is None:
-            status = _status_of_element(case.result)
-        if status is Status.ENV_ERROR:
-            env_error = cprops.get(k_message) or _message_of(case) or "env-error"
-            continue
-        key = (classname, case_name)
-        cell_id = _cell_id(classname, case_name)
-        if cell_id is None or key in seen:
-            why = "not named like a cell" if cell_id is None else "a second result for this cell"
-            left_out.append(f"{classname}::{case_name} ({why})")
-            continue
-        seen.add(key)
-        message = cprops.get(k_message) or None
-        if message is None and case.result is not None:
-            message = _message_of(case)
-        time = get("time")
-        cells.append(
-            CellResult(
-                cell_id,
-                key,
-                status,
-                cprops.get(k_type) or None,
-                message,
-                cprops.get(k_signature) or None,  # the suite's own, never recomputed
-                tuple(cprops.items()),
-                float(time) if time else 0.0,
-            )
-        )
+    for template, time in zip(templates, times, strict=True):
+        if template.kind == _CELL:
+            if template.key in seen:
+                left_out.append(f"{template.label} (a second result for this cell)")
+                continue
+            seen.add(template.key)
+            cells.append(_new_tuple(CellResult, (*template.fields, time, ())))
+        elif template.kind == _ENV_ERROR:
+            env_error = template.text
+        else:
+            left_out.append(f"{template.label} (not named like a cell)")
     return SuiteDoc(
-        name=suite.name,
+        name=name,
         flavour=Flavour.SUITE,
         properties=props,
         cells=tuple(cells),
         env_error=env_error,
         left_out=tuple(left_out),
     )
+
+
+class _NotFast(Exception):
+    """The file needs the full reader (it raises the right error, where there is one)."""
+
+
+_TESTCASE = b"<testcase "
+_TIME = b' time="'
+_CASE_END = b"</testcase>"
+_DECLARATION = re.compile(rb"<\?xml\s[^<>?]*\?>")
+_ENCODING = re.compile(rb"""\bencoding\s*=\s*["']([^"']*)["']""")
+
+
+def _read_fast(data: bytes, where: str, cache: ReadCache) -> tuple[SuiteDoc, ...] | None:
+    """Suite-format files, testcase by testcase through ``cache``; None: use the full reader.
+
+    The document is cut at each ``<testcase `` (in well-formed XML without
+    comments, CDATA or processing instructions, that string only ever opens a
+    testcase element). Each piece, less its time value, is looked up in the
+    cache; the unknown ones are parsed in one expat pass; what lies between
+    the testcases (the suites, their properties) forms a document of its own,
+    parsed by the full reader. So every byte is still checked by expat, once per
+    distinct testcase. Anything unusual (a foreign suite, a testcase outside the
+    pieces, a time that is no number, XML that is not well-formed) returns None.
+    """
+    try:
+        return _read_pieces(data, where, cache)
+    except (_NotFast, ValueError, expat.ExpatError, _NotJUnit):
+        return None
+
+
+def _read_pieces(data: bytes, where: str, cache: ReadCache) -> tuple[SuiteDoc, ...] | None:
+    if b"<!" in data:  # comments, CDATA, a DOCTYPE (entities)
+        return None
+    start = data.find(b"<?")
+    if start >= 0:
+        declaration = _DECLARATION.match(data, start)
+        if declaration is None or data[:start] not in (b"", b"\xef\xbb\xbf"):
+            return None
+        if data.find(b"<?", declaration.end()) >= 0:
+            return None
+        encoding = _ENCODING.search(declaration[0])
+        if encoding is not None and encoding[1].lower() not in (b"utf-8", b"utf8"):
+            return None
+    pieces = data.split(_TESTCASE)
+    head = pieces[0]
+    del pieces[0]
+    if not pieces:
+        return None
+    # The hot loop of a big matrix: each testcase's bytes with its time value cut out.
+    keys: list[bytes] = []
+    times: list[bytes] = []
+    add_key, add_time = keys.append, times.append
+    for piece in pieces:
+        at = piece.find(_TIME) + 7
+        if at < 7:
+            return None
+        end = piece.find(b'"', at)
+        if end < 0:
+            return None
+        add_key(piece[:at] + piece[end:])
+        add_time(piece[at:end])
+    seconds = list(map(float, times))  # ValueError (e.g. an empty time): the full reader
+    known = cache.cases
+    unknown = set(keys).difference(known)
+    if unknown:
+        parsed = _parse_pieces(sorted(unknown))
+        room = max(cache.limit - len(known), 0)
+        known.update(itertools.islice(parsed.items(), room))
+        if room < len(parsed):  # the cache is full: look the rest up here
+            templates = [known.get(k) or parsed[k] for k in keys]
+        else:
+            templates = list(map(known.__getitem__, keys))
+    else:
+        templates = list(map(known.__getitem__, keys))
+    # What lies between the testcases (the suites, their properties), and where each
+    # run of testcases sits in it; usually one run, followed by the closing tags.
+    rests: list[bytes | None] = list(map(_REST, templates))
+    runs: list[tuple[int, int, int]] = []  # (offset in the skeleton, first, stop)
+    skeleton = [head]
+    size = len(head)
+    first = 0
+    if rests[-1] is not None and rests.count(None) == len(rests) - 1:
+        runs.append((size, 0, len(rests)))
+        skeleton.append(rests[-1])
+    else:
+        for index, rest in enumerate(rests):
+            if rest is not None:
+                runs.append((size, first, index + 1))
+                skeleton.append(rest)
+                size += len(rest)
+                first = index + 1
+        if first < len(rests):
+            runs.append((size, first, len(rests)))
+    scanner = _scan(b"".join(skeleton), where)
+    if scanner.cases:
+        return None  # a testcase the cuts missed (e.g. "<testcase\n")
+    owner = _innermost_suites(scanner.suites, [offset for offset, _, _ in runs])
+    if any(suite is None for suite in owner):
+        return None  # testcases outside every suite
+    docs: list[SuiteDoc] = []
+    for suite in scanner.suites:
+        props = tuple(suite.props)
+        if not any(key == _K_SCHEMA for key, _ in props):
+            return None  # a foreign suite: the full reader
+        _check_schema(props, where)
+        mine = [(a, b) for (_, a, b), inside in zip(runs, owner, strict=True) if inside is suite]
+        if mine == [(0, len(templates))]:
+            docs.append(_suite_doc(suite.name, props, templates, seconds))
+        else:
+            docs.append(
+                _suite_doc(
+                    suite.name,
+                    props,
+                    [t for a, b in mine for t in templates[a:b]],
+                    [t for a, b in mine for t in seconds[a:b]],
+                )
+            )
+    return tuple(docs)
+
+
+def _innermost_suites(suites: Sequence[_Suite], offsets: Sequence[int]) -> list[_Suite | None]:
+    """For each offset (ascending), the innermost suite whose tags enclose it, if any."""
+    events = sorted(
+        itertools.chain(((s.start, 1, s) for s in suites), ((s.stop, 0, s) for s in suites)),
+        key=lambda e: e[0],
+    )
+    out: list[_Suite | None] = []
+    open_: list[_Suite] = []
+    index = 0
+    for offset in offsets:
+        while index < len(events) and events[index][0] < offset:
+            _, opens, suite = events[index]
+            if opens:
+                open_.append(suite)
+            else:
+                open_.pop()
+            index += 1
+        out.append(open_[-1] if open_ else None)
+    return out
+
+
+def _parse_pieces(keys: Sequence[bytes]) -> dict[bytes, _Template]:
+    """Templates for unknown pieces (time values cut out), all parsed in one expat pass."""
+    elements: list[bytes] = []
+    rests: list[bytes | None] = []
+    for key in keys:
+        # The cut-out time must be the testcase's own attribute: before it, nothing
+        # but complete double-quoted attributes of the start tag.
+        head = key[: key.find(_TIME)]
+        if b">" in head or b"'" in head or head.count(b'"') % 2:
+            raise _NotFast
+        end = key.rfind(_CASE_END)
+        if end < 0:
+            raise _NotFast  # <testcase ... /> or </testcase >: the full reader
+        end += len(_CASE_END)
+        elements.append(_TESTCASE + key[:end])
+        tail = key[end:]
+        rests.append(tail if tail.strip() else None)
+    scanner = _Scanner()
+    scanner.parse(b"<testsuite>" + b"".join(elements) + b"</testsuite>")
+    (suite,) = scanner.suites
+    # One testcase per element (a nested or uncut one would make more), each of them
+    # closed by its element's last </testcase>.
+    if scanner.cases != len(elements):
+        raise _NotFast
+    out: dict[bytes, _Template] = {}
+    for key, case, rest in zip(keys, suite.cases, rests, strict=True):
+        if case.attrs.get("time") != "":  # the cut value was the time attribute's
+            raise _NotFast
+        template = _template(case)
+        template.rest = rest
+        out[key] = template
+    return out
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -638,7 +917,8 @@ class _Writer:
         self._attrs: dict[str, str] = {}
         self._blocks: dict[tuple[tuple[str, str], ...], str] = {}
         self._heads: dict[tuple[str, str], str] = {}
-        self._results: dict[tuple[Status, str | None], str] = {}
+        # By (address of the properties tuple, status, message): what follows the time.
+        self._tails: dict[tuple[int, Status, str | None], tuple[object, str]] = {}
 
     def attr(self, value: str) -> str:
         got = self._attrs.get(value)
@@ -656,18 +936,19 @@ class _Writer:
         return got
 
     def case(self, case: CaseOut) -> str:
-        key = (case.classname, case.name)
-        head = self._heads.get(key)
+        classname, name, status, message, props, time = case
+        head = self._heads.get((classname, name))
         if head is None:
-            head = self._heads[key] = (
-                f'<testcase classname="{self.attr(case.classname)}" '
-                f'name="{self.attr(case.name)}" time="'
+            head = self._heads[classname, name] = (
+                f'<testcase classname="{self.attr(classname)}" '
+                f'name="{self.attr(name)}" time="'
             )
-        outcome = (case.status, case.message)
-        result = self._results.get(outcome)
-        if result is None:
-            result = self._results[outcome] = self._result(case.status, case.message)
-        return f'{head}{case.time:.3f}">{self.properties(case.properties)}{result}</testcase>\n'
+        # The tuple is kept in the cache, so its address stays its own.
+        tail = self._tails.get((id(props), status, message))
+        if tail is None or tail[0] is not props:
+            text = f'">{self.properties(props)}{self._result(status, message)}</testcase>\n'
+            tail = self._tails[id(props), status, message] = (props, text)
+        return f"{head}{time:.3f}{tail[1]}"
 
     def _result(self, status: Status, message: str | None) -> str:
         tag, type_ = JUNIT_ELEMENT[status]
@@ -679,18 +960,23 @@ class _Writer:
         return f'<{tag} type="{type_}" message="{self.attr(first)}" />'
 
     def suite(self, suite: SuiteOut) -> str:
-        counts = count_elements(case.status for case in suite.cases)
-        total_time = sum(case.time for case in suite.cases)
+        cases = suite.cases
+        counts = count_elements(map(_CASE_STATUS, cases))
+        total_time = sum(map(_CASE_TIME, cases))
         parts = [
-            f'<testsuite name="{self.attr(suite.name)}" tests="{len(suite.cases)}"'
+            f'<testsuite name="{self.attr(suite.name)}" tests="{len(cases)}"'
             f' failures="{counts.failures}" errors="{counts.errors}"'
             f' skipped="{counts.skipped}" time="{total_time:.3f}">\n'
         ]
         if suite.properties:
             parts.append(self.properties(suite.properties) + "\n")
-        parts.extend(self.case(case) for case in suite.cases)
+        parts.extend(map(self.case, cases))
         parts.append("</testsuite>\n")
         return "".join(parts)
+
+
+_CASE_STATUS = operator.itemgetter(2)
+_CASE_TIME = operator.itemgetter(5)
 
 
 class Counts(NamedTuple):
@@ -705,11 +991,11 @@ class Counts(NamedTuple):
 def count_elements(statuses: Iterable[Status]) -> Counts:
     counts = {"failure": 0, "error": 0, "skipped": 0}
     tests = 0
-    for status in statuses:
-        tests += 1
+    for status, n in collections.Counter(statuses).items():
+        tests += n
         tag = JUNIT_ELEMENT[status][0]
         if tag is not None:
-            counts[tag] += 1
+            counts[tag] += n
     return Counts(tests, counts["failure"], counts["error"], counts["skipped"])
 
 

@@ -9,22 +9,32 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from packaging.version import InvalidVersion, Version
 
 from compat.behaviours import Tagger, merge_tags
 from compat.errors import InputError, JUnitFileError, TargetError
-from compat.facts import resolve_facts
-from compat.junit import KNOWN_HOPS, CellResult, Flavour, SuiteDoc, parse_junit, resolve_foreign
+from compat.facts import Groups, cell_order, remember_groups, resolve_facts
+from compat.junit import (
+    KNOWN_HOPS,
+    CellResult,
+    Flavour,
+    ReadCache,
+    SuiteDoc,
+    parse_junit,
+    resolve_foreign,
+)
 from compat.model import Cell, Report, SkippedInput, TargetInfo
 from compat.scrub import scrub_credentials, scrub_pairs
 from compat.targets import TargetId
 from suites.behaviours import BUILTIN, Behaviour
-from suites.schema import CellId, Prop, SuiteProp
+from suites.schema import CellId, Prop, Status, SuiteProp
 
 
 @dataclass(frozen=True)
@@ -100,14 +110,17 @@ def expand_inputs(paths: Iterable[str], skipped: list[SkippedInput]) -> list[str
     return files
 
 
-def load_file(path: str) -> tuple[SuiteDoc, ...] | str:
-    """The suites of one JUnit file, or why it cannot be used (a sentence)."""
+def load_file(path: str, cache: ReadCache | None = None) -> tuple[SuiteDoc, ...] | str:
+    """The suites of one JUnit file, or why it cannot be used (a sentence).
+
+    ``cache`` is shared by the files of one report: their testcases repeat.
+    """
     try:
         data = Path(path).read_bytes()
     except OSError as err:
         return f"{path} cannot be read ({err.strerror}): check its permissions, or drop it."
     try:
-        return parse_junit(data, path)
+        return parse_junit(data, path, cache)
     except JUnitFileError as err:
         return str(err)
 
@@ -143,9 +156,10 @@ def resolve_report(
     builder = _Builder(behaviours)
     known_hops = set(KNOWN_HOPS)
     foreign: list[tuple[str, SuiteDoc]] = []
+    cache = ReadCache()
     with _gc_paused():
         for path in files:
-            result = load_file(path)
+            result = load_file(path, cache)
             if isinstance(result, str):
                 skipped.append(SkippedInput(path, scrub_credentials(result)))
                 continue
@@ -161,15 +175,17 @@ def resolve_report(
             reasons = " ".join(s.reason for s in skipped) or "no JUnit input was given."
             raise InputError(f"Nothing to report: {reasons}")
         targets = builder.ordered_targets()
-        cells = builder.ordered_cells(targets)
-        facts = resolve_facts(targets, cells, behaviours)
-    return Report(
+        cells, groups = builder.ordered_cells(targets)
+        facts = resolve_facts(targets, cells, behaviours, groups)
+    report = Report(
         targets=targets,
         cells=cells,
         behaviours=behaviours,
         skipped_inputs=tuple(sorted(skipped, key=lambda s: (s.path, s.reason))),
         facts=facts,
     )
+    remember_groups(report, groups)
+    return report
 
 
 def _registered_hops(props: dict[str, str]) -> tuple[str, ...]:
@@ -303,8 +319,23 @@ class _Row:
     cells: list[Cell]
 
 
+class _Payload(NamedTuple):
+    """What a result becomes in the report, less its target and time."""
+
+    raw: tuple[tuple[str, str], ...]  # the result's own properties object (kept alive)
+    row: _Row
+    status: Status
+    behaviours: tuple[str, ...]
+    error_type: str | None
+    message: str | None
+    signature: str | None
+    properties: tuple[tuple[str, str], ...]
+
+
 class _Builder:
     """Accumulates targets and cells; shares values that repeat across targets."""
+
+    PAYLOADS_LIMIT = 1 << 17
 
     def __init__(self, behaviours: tuple[Behaviour, ...]) -> None:
         self.behaviours = behaviours
@@ -315,6 +346,9 @@ class _Builder:
         self.rows: dict[tuple[str, str], _Row] = {}
         self._props: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
         self._strings: dict[str, str] = {}
+        # By the address of a result's properties tuple: results that share that object
+        # are equal but for their time (compat.junit reads repeated testcases so).
+        self._payloads: dict[int, _Payload] = {}
 
     def add_target(self, info: TargetInfo) -> None:
         self.targets.append(info)
@@ -335,31 +369,53 @@ class _Builder:
             self._props[raw] = got
         return got
 
+    def _payload(self, r: CellResult) -> _Payload:
+        row = self.rows.get(r.key)
+        if row is None:
+            applicable = self.tagger.applicable(r.id.hop, r.id.mode)
+            row = self.rows[r.key] = _Row(r.id, applicable, [])
+        props = self._properties(r.properties)
+        error_type, message = self._text(r.error_type), self._text(r.message)
+        behaviours: tuple[str, ...] = ()
+        if row.applicable:
+            behaviours = self.tagger.tags(
+                row.applicable, r.id.hop, r.id.mode, error_type, message, props
+            )
+        if r.asserted:
+            behaviours = merge_tags(self.behaviours, r.asserted, behaviours)
+        payload = _Payload(
+            r.properties,
+            row,
+            r.status,
+            behaviours,
+            error_type,
+            message,
+            self._text(r.signature),
+            props,
+        )
+        if len(self._payloads) >= self.PAYLOADS_LIMIT:
+            self._payloads.clear()
+        self._payloads[id(r.properties)] = payload
+        return payload
+
     def add_cells(self, target: str, results: Sequence[CellResult]) -> None:
         """Add one target's cells (a file states each cell once)."""
-        rows, text, tags = self.rows, self._text, self.tagger.tags
+        payloads = self._payloads
         for r in results:
-            row = rows.get(r.key)
-            if row is None:
-                applicable = self.tagger.applicable(r.id.hop, r.id.mode)
-                row = rows[r.key] = _Row(r.id, applicable, [])
-            props = self._properties(r.properties)
-            error_type, message = text(r.error_type), text(r.message)
-            behaviours: tuple[str, ...] = ()
-            if row.applicable:
-                behaviours = tags(row.applicable, r.id.hop, r.id.mode, error_type, message, props)
-            if r.asserted:
-                behaviours = merge_tags(self.behaviours, r.asserted, behaviours)
+            p = payloads.get(id(r.properties))
+            if p is None or p.raw is not r.properties:
+                p = self._payload(r)
+            row = p.row
             row.cells.append(
                 Cell(
                     target,
                     row.id,
-                    r.status,
-                    behaviours,
-                    error_type,
-                    message,
-                    text(r.signature),
-                    props,
+                    p.status,
+                    p.behaviours,
+                    p.error_type,
+                    p.message,
+                    p.signature,
+                    p.properties,
                     r.time,
                 )
             )
@@ -370,10 +426,19 @@ class _Builder:
             sorted(self.targets, key=lambda t: (t.build == "local", t.build, t.version, t.id))
         )
 
-    def ordered_cells(self, targets: Sequence[TargetInfo]) -> tuple[Cell, ...]:
-        """Sorted by cell id, then target column."""
+    def ordered_cells(self, targets: Sequence[TargetInfo]) -> tuple[tuple[Cell, ...], Groups]:
+        """Sorted by cell id, then target column; and the same per cell id."""
         column = {t.id: i for i, t in enumerate(targets)}
-        out: list[Cell] = []
-        for row in sorted(self.rows.values(), key=lambda r: r.id):
-            out.extend(sorted(row.cells, key=lambda c: column[c.target]))
-        return tuple(out)
+        # A row with a cell in every target holds them in the order the targets were
+        # added: one permutation puts every such row into column order.
+        added = [column[t.id] for t in self.targets]
+        by_column = sorted(range(len(added)), key=added.__getitem__)
+        full = len(added)
+        groups: Groups = {}
+        for row in sorted(self.rows.values(), key=lambda r: cell_order(r.id)):
+            cells = row.cells
+            if len(cells) == full:
+                groups[row.id] = [cells[i] for i in by_column]
+            else:
+                groups[row.id] = sorted(cells, key=lambda c: column[c.target])
+        return tuple(itertools.chain.from_iterable(groups.values())), groups

@@ -1,24 +1,51 @@
 """Report -> one self-contained HTML page (inline CSS and JS, nothing fetched).
 
-Every piece of data reaches the page through Jinja's autoescape, or through
-``tojson`` inside a ``<script type="application/json">`` block, which
-escapes ``<``, ``>``, ``&`` and ``'`` so a message cannot close the element.
-The page's script builds the details panel with ``textContent`` only.
+The page is written for matrices of any size: its tables of facts are HTML,
+the matrix is data. Every piece of text reaches the markup through Jinja's
+autoescape or ``markupsafe.escape`` (the long lists of cell links are joined
+here, each piece escaped); the matrix and the cells' details travel once, as
+compact JSON inside a ``<script type="application/json">`` block, encoded as
+Jinja's ``tojson`` does (``<``, ``>``, ``&`` and ``'`` escaped, so no message
+can close the element). The page's script draws the matrix from that data
+(a page of rows per block at a time, so a 500k-cell matrix stays usable) and
+builds everything with ``textContent`` and attributes, never HTML strings.
+
+The data, as the script reads it (keys: the cells in matrix order, block by
+block, row by row, column by column, skipping columns without a result):
+
+- ``statuses``: ``[value, symbol, label, has result]`` per status code; the
+  codes of a row are one character each, ``"a"`` + code;
+- ``targets``: ``[id, build, torch version, env error's first line]``;
+- ``blocks``: ``{mode, device, columns: [target index], builds: [build],
+  rows: [[case, hop, first key, codes, [since label per build]]]}``;
+- ``results``: distinct results, ``[status, error type, signature, message,
+  [behaviour ids], [[key, value]] properties, tooltip detail]``;
+- ``result`` and ``time``: per key, its result's index and its time;
+- ``behaviours``: ``{id: {sentence, hop, mode}}``.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import itertools
+import json
+import math
+import operator
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import jinja2
+from markupsafe import Markup, escape
 
+from compat.facts import report_groups
 from compat.model import Cell, ChangeKind, Report, TargetInfo, Verdict
 from compat.render_md import (
     MODE_MEANING,
     NO_RESULT_MEANING,
     STATUS_MEANING,
+    MatrixBlock,
     aot_strictness,
     change_counts,
     resolve_matrix,
@@ -55,9 +82,19 @@ _VERDICT_CLASS: Mapping[Verdict, str] = {
 
 TEMPLATE = "report.html.j2"
 
+# Status codes of the matrix data: every status (has a result), then the two ways a
+# column can lack one: no result, or a target that could not be installed.
+_CODES: tuple[tuple[str, str, str, bool], ...] = (
+    *((str(s), HTML_SYMBOL[s], str(s), True) for s in Status),
+    (NO_RESULT, _NO_RESULT_SYMBOL, "no result", False),
+    (str(Status.ENV_ERROR), HTML_SYMBOL[Status.ENV_ERROR], str(Status.ENV_ERROR), False),
+)
+_CODE_OF: Mapping[Status | None, str] = {s: chr(97 + i) for i, s in enumerate(Status)}
+_NO_RESULT_CODE = chr(97 + len(Status))
+_ENV_ERROR_CODE = chr(97 + len(Status) + 1)
 
-@dataclass(frozen=True)
-class CellRef:
+
+class CellRef(NamedTuple):
     """A "target/cell id" string, linked to its matrix cell when there is one."""
 
     target: str
@@ -70,31 +107,12 @@ class CellRef:
 
 
 @dataclass(frozen=True)
-class MatrixCellView:
-    key: int | None
-    status: str
-    symbol: str
-    label: str
-    title: str
-    build: str
-
-
-@dataclass(frozen=True)
-class RowView:
-    case: str
-    hop: str
-    cells: tuple[MatrixCellView, ...]
-    since: tuple[tuple[str, str], ...]  # (build, label)
-
-
-@dataclass(frozen=True)
 class BlockView:
     mode: str
     device: str
     meaning: str
     targets: tuple[TargetInfo, ...]
     builds: tuple[str, ...]
-    rows: tuple[RowView, ...]
 
 
 @dataclass(frozen=True)
@@ -110,17 +128,6 @@ class EnvView:
     platform: str
     source_file: str
     env_error: str | None
-
-
-@dataclass(frozen=True)
-class ChangeView:
-    kind: str
-    cell: str
-    build: str
-    before: CellRef
-    after: CellRef
-    before_status: Option
-    after_status: Option
 
 
 @dataclass(frozen=True)
@@ -143,7 +150,7 @@ class BehaviourView:
     first_seen: str
     last_seen: str
     summary: str
-    cells: tuple[CellRef, ...]
+    cells: Markup  # <li> links to the cells that reproduce it
     has_row: bool
 
 
@@ -158,7 +165,7 @@ class InventoryView:
 class SignatureView:
     signature: str
     count: int
-    cells: tuple[CellRef, ...]
+    cells: Markup  # <li> links to the cells it hits
 
 
 @dataclass(frozen=True)
@@ -182,69 +189,187 @@ class PageView:
     builds: tuple[str, ...]
     statuses: tuple[Option, ...]
     blocks: tuple[BlockView, ...]
-    changes: tuple[ChangeView, ...]
+    changes: Markup  # the rows of the regressions-and-fixes table
     targets: tuple[TargetInfo, ...]
     ran: tuple[TargetInfo, ...]
     behaviours: tuple[BehaviourView, ...]
     inventory: tuple[InventoryView, ...]
     signatures: tuple[SignatureView, ...]
     skipped: tuple[tuple[str, str], ...]
-    data: Mapping[str, object]  # goes to the page's script as JSON
+    data: Mapping[str, object]  # goes to the page's script as JSON (see the module doc)
 
 
-def _cell_data(cell: Cell, torch: str) -> dict[str, object]:
-    return {
-        "target": cell.target,
-        "torch": torch,
-        "cell": str(cell.id),
-        "status": str(cell.status),
-        "error_type": cell.error_type,
-        "signature": cell.signature,
-        "message": cell.message,
-        "behaviours": list(cell.behaviours),
-        "properties": [list(p) for p in cell.properties],
-        "time": cell.time,
-    }
+class _Keys:
+    """Where each row's keys start, to link "target/cell id" strings to matrix cells."""
+
+    def __init__(self) -> None:
+        # cell id -> (first key, the row's targets with a result: None where that is all
+        # the block's targets, whose columns are in ``columns``)
+        self.rows: dict[str, tuple[int, Sequence[str] | None, Mapping[str, int]]] = {}
+
+    def key(self, target: str, cell: str) -> int | None:
+        row = self.rows.get(cell)
+        if row is None:
+            return None
+        first, targets, columns = row
+        if targets is None:
+            offset = columns.get(target)
+            return None if offset is None else first + offset
+        try:
+            return first + targets.index(target)
+        except ValueError:
+            return None
 
 
-def _title(target: str, cell: str, status: str, detail: str | None) -> str:
-    parts = [target, cell, status]
-    if detail:
-        parts.append(detail)
-    return " · ".join(parts)
+def _escape(text: str) -> str:
+    """``markupsafe.escape``'s text, without a ``Markup`` object per piece."""
+    return str(escape(text)) if _NEEDS_ESCAPE.search(text) else text
 
 
-def _matrix_cell(
-    cell: Cell | None, target: TargetInfo, case_cell: str, keys: Mapping[tuple[str, str], int]
-) -> MatrixCellView:
-    if cell is None:
-        status = str(Status.ENV_ERROR) if target.env_error is not None else NO_RESULT
-        symbol = HTML_SYMBOL.get(status, _NO_RESULT_SYMBOL)
-        label = status if status != NO_RESULT else "no result"
-        detail = target.env_error.splitlines()[0] if target.env_error else None
-        return MatrixCellView(
-            key=None,
-            status=status,
-            symbol=symbol,
-            label=label,
-            title=_title(target.id, case_cell, label, detail),
-            build=target.build,
+_NEEDS_ESCAPE = re.compile("[&<>\"']")
+
+
+def _result_data(cell: Cell) -> list[object]:
+    reason = dict(cell.properties).get(Prop.REASON)
+    detail = ", ".join(cell.behaviours) or cell.signature or reason or ""
+    return [
+        ord(_CODE_OF[cell.status]) - 97,
+        cell.error_type,
+        cell.signature,
+        cell.message,
+        list(cell.behaviours),
+        [list(p) for p in cell.properties],
+        detail,
+    ]
+
+
+class _Matrix(NamedTuple):
+    blocks: list[dict[str, object]]
+    results: list[list[object]]
+    result_of: list[int]  # per key
+    times: list[float | None]  # per key
+    shown: set[str]  # the codes that appear
+
+
+def _matrix_data(report: Report, blocks: Sequence[MatrixBlock], keys: _Keys) -> _Matrix:
+    """The matrix as data: blocks of rows of status codes, and each cell's result and time.
+
+    The one pass over every cell of the page: a Python step per cell only to
+    find its (distinct) result; codes and times are gathered in C-level passes.
+    """
+    column_of = {t.id: i for i, t in enumerate(report.targets)}
+    by_id = {t.id: t for t in report.targets}
+    distinct: dict[tuple[object, ...], int] = {}
+    results: list[list[object]] = []
+    result_of: list[int] = []
+    times: list[float] = []
+    shown: set[str] = set()
+    labels: dict[str | None, str] = {}
+    out: list[dict[str, object]] = []
+    for block in blocks:
+        ids = [t.id for t in block.targets]
+        columns = {t: i for i, t in enumerate(ids)}
+        empty = [_ENV_ERROR_CODE if t.env_error else _NO_RESULT_CODE for t in block.targets]
+        rows: list[list[object]] = []
+        for row in block.rows:
+            statuses = list(map(getattr, row.cells, itertools.repeat("status"), itertools.repeat(None)))
+            if None in statuses:
+                codes = "".join(
+                    empty[i] if s is None else _CODE_OF[s] for i, s in enumerate(statuses)
+                )
+                present: Sequence[Cell] = [c for c in row.cells if c is not None]
+                targets: Sequence[str] | None = [c.target for c in present]
+            else:  # the usual row: a result in every column
+                codes = "".join(map(_CODE_OF.__getitem__, statuses))
+                present = row.cells  # type: ignore[assignment]
+                targets = None
+            shown.update(codes)
+            first = len(result_of)
+            if row.cell is not None:
+                keys.rows[str(row.cell)] = (first, targets, columns)
+            for cell in present:
+                # Properties tuples stay alive in the report: their address is a fair key.
+                key = (
+                    cell.status,
+                    cell.behaviours,
+                    cell.error_type,
+                    cell.message,
+                    cell.signature,
+                    id(cell.properties),
+                )
+                index = distinct.get(key)
+                if index is None:
+                    index = distinct[key] = len(results)
+                    results.append(_result_data(cell))
+                result_of.append(index)
+            times.extend(map(_TIME, present))
+            since = []
+            for s in row.since:
+                label_key = None if s is None else s.since or ""
+                label = labels.get(label_key)
+                if label is None:
+                    label = labels[label_key] = since_label(s, by_id)
+                since.append(label)
+            rows.append([row.case, row.hop, first, codes, since])
+        out.append(
+            {
+                "mode": str(block.mode),
+                "device": str(block.device),
+                "columns": [column_of[i] for i in ids],
+                "builds": list(block.builds),
+                "rows": rows,
+            }
         )
-    detail = ", ".join(cell.behaviours) or cell.signature or dict(cell.properties).get(Prop.REASON)
-    return MatrixCellView(
-        key=keys[cell.target, str(cell.id)],
-        status=str(cell.status),
-        symbol=HTML_SYMBOL[cell.status],
-        label=str(cell.status),
-        title=_title(target.id, str(cell.id), str(cell.status), detail),
-        build=target.build,
-    )
+    finite: list[float | None] = times  # type: ignore[assignment]
+    if not all(map(math.isfinite, times)):  # JSON has no NaN
+        finite = [t if math.isfinite(t) else None for t in times]
+    return _Matrix(out, results, result_of, finite, shown)
 
 
-def _ref(label: str, keys: Mapping[tuple[str, str], int]) -> CellRef:
-    """A facts "target/cell id" string (target ids hold no slash) as a link."""
-    target, _, cell = label.partition("/")
-    return CellRef(target=target, cell=cell, key=keys.get((target, cell)))
+_TIME = operator.attrgetter("time")
+_STATUS = operator.attrgetter("status")
+
+
+def _ref_items(labels: Iterable[str], keys: _Keys) -> Markup:
+    """``<li>`` links for "target/cell id" strings (target ids hold no slash), escaped."""
+    items = []
+    for label in labels:
+        target, _, cell = label.partition("/")
+        key = keys.key(target, cell)
+        code = f"<code>{_escape(label)}</code>"
+        if key is None:
+            items.append(f"<li>{code}</li>\n")
+        else:
+            items.append(f'<li><a href="#c{key}" data-key="{key}">{code}</a></li>\n')
+    return Markup("".join(items))
+
+
+def _change_rows(report: Report, keys: _Keys) -> Markup:
+    """The rows of the regressions-and-fixes table, regressions first, each value escaped."""
+    order = {ChangeKind.REGRESSION: 0, ChangeKind.FIX: 1}
+    rows = []
+    for c in sorted(report.facts.changes, key=lambda c: order[c.kind]):
+        cell = str(c.cell)
+        regression = c.kind is ChangeKind.REGRESSION
+        kind = (
+            '<td class="st-fail">▼ regression</td>'
+            if regression
+            else '<td class="st-pass">▲ fix</td>'
+        )
+        sides = []
+        for target, status in ((c.before, c.before_status), (c.after, c.after_status)):
+            key = keys.key(target, cell)
+            name = escape(target)
+            link = name if key is None else f'<a href="#c{key}" data-key="{key}">{name}</a>'
+            sides.append(
+                f'<td>{link}: <span class="st-{escape(status)}"><span aria-hidden="true">'
+                f"{HTML_SYMBOL[status]}</span> {escape(status)}</span></td>"
+            )
+        rows.append(
+            f"<tr>\n{kind}\n<td><code>{escape(cell)}</code></td><td>{escape(c.build)}</td>\n"
+            f"{sides[0]}\n{sides[1]}\n</tr>"
+        )
+    return Markup("\n".join(rows))
 
 
 def _env(t: TargetInfo) -> EnvView:
@@ -279,51 +404,15 @@ def _link(text: str) -> LinkView:
     return LinkView(text=text, href=text if is_web else None)
 
 
+def _first_line(text: str | None) -> str:
+    return text.splitlines()[0] if text else ""
+
+
 def resolve_page(report: Report) -> PageView:
     """Everything the template shows, computed once, in display order."""
-    keys = {(c.target, str(c.id)): i for i, c in enumerate(report.cells)}
-    by_id = {t.id: t for t in report.targets}
-    torch_of = {t.id: t.torch_version for t in report.targets}
-
-    blocks = tuple(
-        BlockView(
-            mode=str(b.mode),
-            device=str(b.device),
-            meaning=MODE_MEANING[b.mode],
-            targets=b.targets,
-            builds=b.builds,
-            rows=tuple(
-                RowView(
-                    case=row.case,
-                    hop=row.hop,
-                    cells=tuple(
-                        _matrix_cell(c, t, f"{row.case}/{b.mode}[{b.device}]", keys)
-                        for c, t in zip(row.cells, b.targets, strict=True)
-                    ),
-                    since=tuple(
-                        (build, since_label(s, by_id))
-                        for build, s in zip(b.builds, row.since, strict=True)
-                    ),
-                )
-                for row in b.rows
-            ),
-        )
-        for b in resolve_matrix(report)
-    )
-
-    order = {ChangeKind.REGRESSION: 0, ChangeKind.FIX: 1}
-    changes = tuple(
-        ChangeView(
-            kind=str(c.kind),
-            cell=str(c.cell),
-            build=c.build,
-            before=CellRef(c.before, str(c.cell), keys.get((c.before, str(c.cell)))),
-            after=CellRef(c.after, str(c.cell), keys.get((c.after, str(c.cell)))),
-            before_status=_option(c.before_status),
-            after_status=_option(c.after_status),
-        )
-        for c in sorted(report.facts.changes, key=lambda c: order[c.kind])
-    )
+    matrix = resolve_matrix(report)
+    keys = _Keys()
+    data = _matrix_data(report, matrix, keys)
 
     rows_by_id = {r.behaviour.id: r for r in report.facts.behaviours}
     declared = {b.id for b in report.behaviours}
@@ -353,7 +442,7 @@ def resolve_page(report: Report) -> PageView:
                     if row
                     else ""
                 ),
-                cells=tuple(_ref(c, keys) for c in row.cells) if row else (),
+                cells=_ref_items(row.cells, keys) if row else Markup(""),
                 has_row=row is not None,
             )
         )
@@ -368,18 +457,16 @@ def resolve_page(report: Report) -> PageView:
         for r in report.facts.inventory
     )
     signatures = tuple(
-        SignatureView(
-            signature=r.signature, count=r.count, cells=tuple(_ref(c, keys) for c in r.cells)
-        )
+        SignatureView(signature=r.signature, count=r.count, cells=_ref_items(r.cells, keys))
         for r in report.facts.signatures
     )
 
-    present = {c.status for c in report.cells}
+    groups = report_groups(report)
+    present = set(map(_STATUS, report.cells))
     statuses = [_option(s) for s in Status if s in present]
-    shown = {mc.status for b in blocks for r in b.rows for mc in r.cells}
-    if str(Status.ENV_ERROR) in shown and Status.ENV_ERROR not in present:
+    if _ENV_ERROR_CODE in data.shown and Status.ENV_ERROR not in present:
         statuses.append(_option(Status.ENV_ERROR))
-    if NO_RESULT in shown:
+    if _NO_RESULT_CODE in data.shown:
         statuses.append(Option(NO_RESULT, "no result", _NO_RESULT_SYMBOL))
 
     kinds = dict(change_counts(report))
@@ -393,13 +480,22 @@ def resolve_page(report: Report) -> PageView:
             *(Option(str(s), STATUS_MEANING[s], HTML_SYMBOL[s]) for s in Status),
             Option(NO_RESULT, NO_RESULT_MEANING, _NO_RESULT_SYMBOL),
         ),
-        hops=tuple(sorted({c.id.hop for c in report.cells})),
-        modes=tuple(dict.fromkeys(Option(b.mode, b.meaning) for b in blocks)),
-        devices=tuple(dict.fromkeys(b.device for b in blocks)),
+        hops=tuple(sorted({cell_id.hop for cell_id in groups})),
+        modes=tuple(dict.fromkeys(Option(str(b.mode), MODE_MEANING[b.mode]) for b in matrix)),
+        devices=tuple(dict.fromkeys(str(b.device) for b in matrix)),
         builds=tuple(dict.fromkeys(t.build for t in report.targets)),
         statuses=tuple(statuses),
-        blocks=blocks,
-        changes=changes,
+        blocks=tuple(
+            BlockView(
+                mode=str(b.mode),
+                device=str(b.device),
+                meaning=MODE_MEANING[b.mode],
+                targets=b.targets,
+                builds=b.builds,
+            )
+            for b in matrix
+        ),
+        changes=_change_rows(report, keys),
         targets=report.targets,
         ran=ran,
         behaviours=tuple(behaviours),
@@ -407,7 +503,14 @@ def resolve_page(report: Report) -> PageView:
         signatures=signatures,
         skipped=tuple((s.path, s.reason) for s in report.skipped_inputs),
         data={
-            "cells": [_cell_data(c, torch_of.get(c.target, "")) for c in report.cells],
+            "statuses": [list(code) for code in _CODES],
+            "targets": [
+                [t.id, t.build, t.torch_version, _first_line(t.env_error)] for t in report.targets
+            ],
+            "blocks": data.blocks,
+            "results": data.results,
+            "result": data.result_of,
+            "time": data.times,
             "behaviours": {
                 b.id: {"sentence": b.sentence, "hop": b.hop, "mode": b.mode} for b in all_behaviours
             },
@@ -415,9 +518,15 @@ def resolve_page(report: Report) -> PageView:
     )
 
 
+def _compact_json(obj: Any, **kwargs: Any) -> str:
+    # What |tojson uses here: sorted keys (the same report gives the same bytes), and
+    # no spaces (a big matrix sends a million numbers).
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 @functools.cache
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("compat", "templates"),
         autoescape=True,  # the template is .html.j2: select_autoescape would miss it
         undefined=jinja2.StrictUndefined,
@@ -425,6 +534,8 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.policies["json.dumps_function"] = _compact_json
+    return env
 
 
 def render_html(report: Report) -> str:

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from compat.facts import group_by_cell
+from compat.facts import report_groups
 from compat.model import Cell, Facts, Report, TargetInfo
 from suites.behaviours import Behaviour
 from suites.schema import Prop
@@ -93,28 +93,55 @@ def result_data(cell: Cell, extra: dict[str, str] | None = None) -> dict[str, An
     return out
 
 
-def _rows(cells: Iterable[Cell]) -> Iterable[dict[str, Any]]:
-    """One object per cell id, its results in the order given (column order)."""
-    # Cells share their properties tuples (the loader interns them), and those stay
-    # alive in the report: their extras are worked out once per tuple, by address.
-    extras: dict[int, dict[str, str]] = {}
+_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 
-    def result(cell: Cell) -> dict[str, Any]:
-        extra = extras.get(id(cell.properties))
-        if extra is None:
-            extra = extras[id(cell.properties)] = extra_properties(cell.properties)
-        return result_data(cell, extra)
 
-    for cell_id, group in group_by_cell(cells).items():
-        yield {
-            "id": str(cell_id),
-            "source": cell_id.source.value,
-            "hop": cell_id.hop,
-            "variant": cell_id.variant,
-            "mode": cell_id.mode.value,
+def _row_lines(report: Report) -> Iterator[str]:
+    """One object per cell id (its results in column order), as canonical JSON text.
+
+    A big matrix has 500k results but few distinct ones apart from their target
+    and time: each distinct result is encoded once, and target and time, its
+    last two keys in sorted order, are appended per cell.
+    """
+    heads: dict[tuple[object, ...], str] = {}  # result less target and time -> its JSON head
+    targets: dict[str, str] = {}
+    for cell_id, group in report_groups(report).items():
+        parts = []
+        for cell in group:
+            # Properties tuples stay alive in the report: their address is a fair key.
+            key = (
+                cell.status,
+                cell.behaviours,
+                cell.error_type,
+                cell.message,
+                cell.signature,
+                id(cell.properties),
+            )
+            head = heads.get(key)
+            if head is None:
+                head = heads[key] = _result_head(cell)
+            target = targets.get(cell.target)
+            if target is None:
+                target = targets[cell.target] = _dumps(cell.target)
+            time = repr(cell.time)
+            if time[-1] in "nf":  # nan, inf: json's spelling
+                time = _NON_FINITE.get(time, time)
+            parts.append(f'{head}{target},"time":{time}}}')
+        row = {
             "device": cell_id.device.value,
-            "results": [result(c) for c in group],
+            "hop": cell_id.hop,
+            "id": str(cell_id),
+            "mode": cell_id.mode.value,
         }
+        tail = {"source": cell_id.source.value, "variant": cell_id.variant}
+        yield f'{_dumps(row)[:-1]},"results":[{",".join(parts)}],{_dumps(tail)[1:]}'
+
+
+def _result_head(cell: Cell) -> str:
+    """``result_data(cell)`` as JSON up to its ``"target":`` key (target and time sort last)."""
+    data = result_data(cell)
+    del data["target"], data["time"]
+    return _dumps(data)[:-1] + ',"target":'
 
 
 def facts_data(facts: Facts) -> dict[str, list[dict[str, Any]]]:
@@ -157,9 +184,14 @@ def facts_data(facts: Facts) -> dict[str, list[dict[str, Any]]]:
 
 def _list(items: Iterable[object]) -> Iterator[str]:
     """A JSON array, one item per line, in pieces."""
+    return _encoded(_dumps(item) for item in items)
+
+
+def _encoded(items: Iterable[str]) -> Iterator[str]:
+    """A JSON array of items already encoded, one per line, in pieces."""
     first = True
     for item in items:
-        yield ("[\n" if first else ",\n") + _dumps(item)
+        yield ("[\n" if first else ",\n") + item
         first = False
     yield "[]" if first else "\n]"
 
@@ -176,7 +208,7 @@ def iter_json(report: Report, metadata: Mapping[str, str] | None = None) -> Iter
     """The report as canonical JSON, in pieces (a line or so each), for streaming."""
     sections: list[tuple[str, Iterable[str]]] = [  # sorted by key, as sort_keys would be
         ("behaviours", _list(behaviour_data(b) for b in report.behaviours)),
-        ("cells", _list(_rows(report.cells))),
+        ("cells", _encoded(_row_lines(report))),
         ("facts", _facts(report.facts)),
         ("metadata", [_dumps(dict(metadata or {}))]),
         ("schema_version", [_dumps(JSON_SCHEMA_VERSION)]),

@@ -8,47 +8,52 @@ reads back through ``compat.load`` as the same targets and cells.
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict
+import operator
 from collections.abc import Iterator
 
-from compat.facts import group_by_cell
+from compat.facts import report_groups
 from compat.junit import CaseOut, SuiteOut, count_elements, env_error_case, iter_junit
-from compat.model import Cell, Report, TargetInfo
+from compat.model import Report, TargetInfo
 from suites.schema import SCHEMA_VERSION, Prop, Status, SuiteProp
 
 SUITE_NAME = "torch-hop-compat[{target}]"
 
 
-def _case(cell: Cell, names: dict[int, tuple[str, str]]) -> CaseOut:
-    props = cell.properties
-    if cell.behaviours:
-        props = (*props, (Prop.BEHAVIOURS.value, ",".join(cell.behaviours)))
-    classname, name = names[id(cell.id)]
-    return CaseOut(classname, name, cell.status, cell.message, props, cell.time)
+_new_tuple = tuple.__new__
 
 
 def iter_junit_report(report: Report) -> Iterator[str]:
     """The merged JUnit in pieces (one testsuite each), for streaming to a file."""
-    by_target: dict[str, list[Cell]] = defaultdict(list)
-    for cell in report.cells:
-        by_target[cell.target].append(cell)
+    by_target: dict[str, list[CaseOut]] = {t.id: [] for t in report.targets}
+    # Properties with the behaviour tags added, one tuple per distinct pair: the writer
+    # then finds each block by the tuple's address.
+    tagged: dict[tuple[int, tuple[str, ...]], tuple[tuple[str, str], ...]] = {}
+    for cell_id, cells in report_groups(report).items():
+        classname, name = cell_id.classname, cell_id.name
+        for cell in cells:
+            props = cell.properties
+            if cell.behaviours:
+                key = (id(props), cell.behaviours)
+                got = tagged.get(key)
+                if got is None:
+                    tags = (Prop.BEHAVIOURS.value, ",".join(cell.behaviours))
+                    got = tagged[key] = (*props, tags)
+                props = got
+            case = (classname, name, cell.status, cell.message, props, cell.time)
+            by_target.setdefault(cell.target, []).append(_new_tuple(CaseOut, case))
     env_errors = [Status.ENV_ERROR for t in report.targets if t.env_error is not None]
-    totals = count_elements(itertools.chain((c.status for c in report.cells), env_errors))
-    # classname/name per CellId object (alive in the report while this runs): an
-    # address hashes far faster than a CellId, and 500k cells share a few thousand ids.
-    names: dict[int, tuple[str, str]] = {}
-    for cell_id, cells in group_by_cell(report.cells).items():
-        pair = (cell_id.classname, cell_id.name)
-        names.update((id(c.id), pair) for c in cells)
-    return iter_junit((_suite(t, by_target[t.id], names) for t in report.targets), totals)
+    totals = count_elements(itertools.chain(map(_STATUS, report.cells), env_errors))
+    return iter_junit((_suite(t, by_target[t.id]) for t in report.targets), totals)
 
 
-def _suite(target: TargetInfo, cells: list[Cell], names: dict[int, tuple[str, str]]) -> SuiteOut:
+_STATUS = operator.attrgetter("status")
+
+
+def _suite(target: TargetInfo, cases: list[CaseOut]) -> SuiteOut:
     props = dict(target.properties)
     props[SuiteProp.SCHEMA.value] = SCHEMA_VERSION
     props[SuiteProp.TARGET.value] = target.id
     props.setdefault(SuiteProp.BUILD.value, target.build)
-    cases = [_case(c, names) for c in cells]
     if target.env_error is not None:
         cases.insert(0, env_error_case(target.id, target.env_error))
     return SuiteOut(

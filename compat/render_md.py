@@ -6,13 +6,17 @@ that the HTML renderer shares, so both show the same table.
 
 from __future__ import annotations
 
+import operator
 import re
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
+from typing import cast
 
+from compat.facts import report_groups
 from compat.model import Cell, ChangeKind, Report, RowSince, TargetInfo, Verdict
-from suites.schema import Device, Mode, Status, SuiteProp
+from suites.schema import CellId, Device, Mode, Status, SuiteProp
 
 STATUS_SYMBOL: Mapping[Status, str] = {
     Status.PASS: "✅",
@@ -62,6 +66,7 @@ class MatrixRow:
     hop: str
     cells: tuple[Cell | None, ...]  # per block target; None: no result
     since: tuple[RowSince | None, ...]  # per block build; None: no fact for that build
+    cell: CellId | None = None  # the row's cell id
 
 
 @dataclass(frozen=True)
@@ -77,47 +82,75 @@ class MatrixBlock:
 
 def target_devices(target: TargetInfo, cells: Iterable[Cell]) -> frozenset[Device]:
     """Devices a target has results for, or declares; cpu when it never ran."""
-    found = {c.id.device for c in cells if c.target == target.id}
+    return _devices(target, {c.id.device for c in cells if c.target == target.id})
+
+
+def _devices(target: TargetInfo, found: set[Device]) -> frozenset[Device]:
     declared = dict(target.properties).get(SuiteProp.DEVICES, "")
     known = {d.value for d in Device}
     found.update(Device(n.strip()) for n in declared.split(",") if n.strip() in known)
     return frozenset(found) if found else frozenset({Device.CPU})
 
 
+_TARGET = operator.attrgetter("target")
+
+
 def resolve_matrix(report: Report) -> tuple[MatrixBlock, ...]:
     """One block per device (cpu first) and mode (in ``Mode`` order) that has cells."""
-    by_key = {(c.target, c.id): c for c in report.cells}
-    since = {(s.cell, s.build): s for s in report.facts.since}
-    devices_of = {t.id: target_devices(t, report.cells) for t in report.targets}
-    present = {(c.id.mode, c.id.device) for c in report.cells}
+    groups = report_groups(report)
+    since_of = _since_lookup(report, groups)
+    # Which targets have results on each device, and the rows of each block: one pass.
+    with_results: dict[Device, set[str]] = defaultdict(set)
+    by_block: dict[tuple[Mode, Device], list[tuple[CellId, list[Cell]]]] = defaultdict(list)
+    for cell_id, cells in groups.items():
+        with_results[cell_id.device].update(map(_TARGET, cells))
+        by_block[cell_id.mode, cell_id.device].append((cell_id, cells))
+    devices_of = {
+        t.id: _devices(t, {d for d, ids in with_results.items() if t.id in ids})
+        for t in report.targets
+    }
     blocks: list[MatrixBlock] = []
     for device in Device:
         targets = tuple(t for t in report.targets if device in devices_of[t.id])
+        ids = [t.id for t in targets]
         # A build none of whose targets ran has no "since" to show.
         builds = tuple(dict.fromkeys(t.build for t in targets if t.env_error is None))
         for mode in Mode:
-            if (mode, device) not in present:
+            if (mode, device) not in by_block:
                 continue
-            ids = sorted(
-                {c.id for c in report.cells if c.id.mode == mode and c.id.device == device}
-            )
-            rows = tuple(
-                MatrixRow(
-                    case=cid.case,
-                    hop=cid.hop,
-                    cells=tuple(by_key.get((t.id, cid)) for t in targets),
-                    since=tuple(since.get((cid, b)) for b in builds),
-                )
-                for cid in ids
-            )
-            blocks.append(MatrixBlock(mode, device, targets, builds, rows))
+            rows = []
+            for cell_id, cells in by_block[mode, device]:
+                if list(map(_TARGET, cells)) == ids:  # the usual row: a cell in every column
+                    row_cells: tuple[Cell | None, ...] = tuple(cells)
+                else:
+                    by_target = {c.target: c for c in cells}
+                    row_cells = tuple(map(by_target.get, ids))
+                since = tuple(since_of(cell_id, b) for b in builds)
+                rows.append(MatrixRow(cell_id.case, cell_id.hop, row_cells, since, cell_id))
+            blocks.append(MatrixBlock(mode, device, targets, builds, tuple(rows)))
     return tuple(blocks)
+
+
+def _since_lookup(
+    report: Report, groups: Mapping[CellId, object]
+) -> Callable[[CellId, str], RowSince | None]:
+    """(cell id, build) -> its "since" fact; by object where the facts share the ids."""
+    facts = report.facts.since
+    keys = {id(cell_id) for cell_id in groups}
+    if all(id(s.cell) in keys for s in facts):  # hashing a CellId costs far more
+        by_object = {(id(s.cell), s.build): s for s in facts}
+        return lambda cell_id, build: by_object.get((id(cell_id), build))
+    by_value = {(s.cell, s.build): s for s in facts}
+    return lambda cell_id, build: by_value.get((cell_id, build))
 
 
 def status_counts(report: Report) -> tuple[tuple[Status, int], ...]:
     """How many cells have each status, in ``Status`` order, zeros left out."""
-    counts = Counter(c.status for c in report.cells)
+    counts = Counter(map(_STATUS, report.cells))
     return tuple((s, counts[s]) for s in Status if counts[s])
+
+
+_STATUS = operator.attrgetter("status")
 
 
 def plural(n: int, noun: str) -> str:
@@ -127,14 +160,14 @@ def plural(n: int, noun: str) -> str:
 
 def summary_line(report: Report) -> str:
     """``5 targets · 7 cases · 5 modes · 2 devices · 140 cells``."""
-    cells = report.cells
+    ids = report_groups(report)  # the cell ids, each once
     return " · ".join(
         (
             plural(len(report.targets), "target"),
-            plural(len({c.id.case for c in cells}), "case"),
-            plural(len({c.id.mode for c in cells}), "mode"),
-            plural(len({c.id.device for c in cells}), "device"),
-            plural(len(cells), "cell"),
+            plural(len({i.case for i in ids}), "case"),
+            plural(len({i.mode for i in ids}), "mode"),
+            plural(len({i.device for i in ids}), "device"),
+            plural(len(report.cells), "cell"),
         )
     )
 
@@ -288,6 +321,8 @@ def _matrices(report: Report) -> list[str]:
         return [*lines, "No cells.", ""]
     by_id = {t.id: t for t in report.targets}
     several = len({b.device for b in blocks}) > 1
+    codes: dict[str, str] = {}  # each case shows in every block
+    labels: dict[str | None, str] = {"": ""}  # by the target id a row passes since
     for block in blocks:
         title = f"`{block.mode}` on {block.device}" if several else f"`{block.mode}`"
         header = [
@@ -295,18 +330,32 @@ def _matrices(report: Report) -> list[str]:
             *(_text(t.id) for t in block.targets),
             *(f"since {_text(b)}" for b in block.builds),
         ]
-        rows = [
-            [
-                _code(row.case),
-                *(_symbol(c, t) for c, t in zip(row.cells, block.targets, strict=True)),
-                *(_text(since_label(s, by_id)) for s in row.since),
-            ]
-            for row in block.rows
-        ]
+        empty = [_symbol(None, t) for t in block.targets]  # per column, for no result
+        rows = []
+        for row in block.rows:
+            code = codes.get(row.case)
+            if code is None:
+                code = codes[row.case] = _code(row.case)
+            statuses = map(getattr, row.cells, repeat("status"), repeat(None))
+            symbols = list(map(_STATUS_SYMBOL_OR_NONE.__getitem__, statuses))
+            if None in symbols:
+                symbols = [empty[i] if s is None else s for i, s in enumerate(symbols)]
+            since = []
+            for s in row.since:
+                key = "" if s is None else s.since
+                label = labels.get(key)
+                if label is None:
+                    label = labels[key] = _text(since_label(s, by_id))
+                since.append(label)
+            rows.append([code, *cast(list[str], symbols), *since])
         align = "l" + "c" * len(block.targets)
         lines += [f"### {title}", "", f"{MODE_MEANING[block.mode]}.", ""]
         lines += [*_table(header, rows, align), ""]
     return lines
+
+
+_STATUS_SYMBOL_OR_NONE: dict[Status | None, str | None] = {s: STATUS_SYMBOL[s] for s in Status}
+_STATUS_SYMBOL_OR_NONE[None] = None
 
 
 def _changes(report: Report) -> list[str]:

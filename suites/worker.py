@@ -70,8 +70,30 @@ def _emit(channel: TextIO, event: str, **fields: Any) -> None:
     channel.flush()
 
 
+def _die_with_parent() -> None:
+    """Have the kernel kill this worker when its parent dies, even mid-hang.
+
+    The worker runs in its own session (so a terminal's Ctrl-C reaches only
+    the parent), which also means nothing else would end a worker stuck in a
+    hung case once its parent is gone.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 def main(argv: list[str]) -> int:
     """Serve one parent until its stdin closes (or state leaks)."""
+    _die_with_parent()
     channel = _claim_stdout()
     faulthandler.enable()  # a segfault leaves a Python traceback in the log
     if hasattr(signal, "SIGUSR1"):  # the parent's way to see where a hung case is stuck

@@ -17,9 +17,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 from report_fixtures import hostile_report, realistic_report
 
-from compat.render_html import render_html
+from compat.model import Cell, Report, TargetInfo
+from compat.render_html import HTML_SYMBOL, render_html
+from compat.render_md import resolve_matrix
+from suites.schema import CellId, Device, Mode, Source, Status
 
 CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(
@@ -113,13 +117,51 @@ def _console(stderr: str) -> list[str]:
 
 
 def _load(tmp_path: Path, html: str, name: str, fragment: str = "") -> tuple[_Body, list[str]]:
+    body, console, _ = _load_dom(tmp_path, html, name, fragment)
+    return body, console
+
+
+def _load_dom(
+    tmp_path: Path, html: str, name: str, fragment: str = ""
+) -> tuple[_Body, list[str], str]:
+    """The page's body, its console lines, and its DOM once its script has run."""
     page = tmp_path / name
     page.write_text(html, encoding="utf-8")
     run = _chromium(tmp_path, "--dump-dom", page.as_uri() + fragment)
     assert run.returncode == 0, run.stderr[-2000:]
     body = _Body()
     body.feed(run.stdout)
-    return body, _console(run.stderr)
+    return body, _console(run.stderr), run.stdout
+
+
+class _Cells(HTMLParser):
+    """The matrix cells of a DOM: their attributes and their text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.cells: list[tuple[dict[str, str], str]] = []
+        self._open = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {k: v or "" for k, v in attrs}
+        if tag == "td" and "cell" in found.get("class", "").split():
+            self.cells.append((found, ""))
+            self._open = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td":
+            self._open = False
+
+    def handle_data(self, data: str) -> None:
+        if self._open:
+            attrs, text = self.cells[-1]
+            self.cells[-1] = (attrs, text + data)
+
+
+def _matrix_cells(dom: str) -> list[tuple[dict[str, str], str]]:
+    parser = _Cells()
+    parser.feed(dom)
+    return parser.cells
 
 
 def test_console_detector_sees_errors(tmp_path: Path) -> None:
@@ -182,3 +224,86 @@ def test_screenshot(tmp_path: Path) -> None:
     if keep:
         Path(keep).mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, Path(keep) / "report.png")
+
+
+def test_every_matrix_cell_has_symbol_text_and_title(tmp_path: Path) -> None:
+    report = realistic_report()
+    _, console, dom = _load_dom(tmp_path, render_html(report), "report.html")
+    assert console == []
+    cells = _matrix_cells(dom)
+    assert len(cells) == sum(len(r.cells) for b in resolve_matrix(report) for r in b.rows)
+    assert len([a for a, _ in cells if "data-key" in a]) == len(report.cells)
+    for attrs, text in cells:
+        status = attrs["data-status"]
+        assert attrs["title"]
+        assert f"st-{status}" in attrs["class"].split()
+        label = "no result" if status == "none" else status
+        assert text == f"{HTML_SYMBOL.get(status, '·')}{label}"
+        if "data-key" in attrs:
+            assert attrs["id"] == f"c{attrs['data-key']}" and attrs["tabindex"] == "0"
+    xfail = [a for a, _ in cells if a["data-status"] == "xfail"]
+    assert len(xfail) == 2
+    assert xfail[0]["title"] == (
+        "2.6.0-cu124 · catalog:while_loop.simple/serialize[cpu] · xfail · "
+        "while_loop.serde-carried-inputs, while_loop.serde-tuple-to-list"
+    )
+    env_error = next(a for a, _ in cells if a["data-status"] == "env-error")
+    assert env_error["title"].startswith("2.5.1-cpu · catalog:cond.simple/aot[cpu] · env-error · ")
+
+
+def _big_report(rows: int, columns: int) -> Report:
+    """One block of ``rows`` x ``columns`` cells, all passing but one per row."""
+    targets = tuple(
+        TargetInfo(
+            id=f"2.{i}.0-cpu",
+            version=Version(f"2.{i}.0"),
+            build="cpu",
+            torch_version=f"2.{i}.0+cpu",
+            source_file=f"{i}.xml",
+        )
+        for i in range(columns)
+    )
+    cells = []
+    for r in range(rows):
+        cid = CellId(Source.CATALOG, "cond", f"v{r:04d}", Mode.AOT, Device.CPU)
+        for i, t in enumerate(targets):
+            status = Status.ERROR if i == r % columns else Status.PASS
+            cells.append(Cell(target=t.id, id=cid, status=status, time=0.25))
+    return Report(targets=targets, cells=tuple(cells), behaviours=())
+
+
+_PAGING_PROBE = """
+<script>
+(function () {
+  "use strict";
+  function rows() { return document.querySelectorAll("#matrix tbody tr").length; }
+  var result = {first: rows(), linked: document.getElementById("details").hidden === false};
+  result.linkedSelected = !!document.querySelector("td.cell.selected");
+  var more = document.querySelector("#matrix p.more");
+  result.moreShown = !more.hidden;
+  more.querySelector("button").click();
+  result.afterMore = rows();
+  result.count = document.getElementById("f-count").textContent;
+  document.body.setAttribute("data-test-result", JSON.stringify(result));
+}());
+</script>
+"""
+
+
+def test_big_matrix_draws_pages_of_rows_and_reveals_linked_cells(tmp_path: Path) -> None:
+    # 250 rows x 200 columns: a page of 20000 cells is 100 rows; "show more" adds 100.
+    report = _big_report(rows=250, columns=200)
+    html = render_html(report).replace("</body>", _PAGING_PROBE + "</body>")
+    body, console = _load(tmp_path, html, "big.html")
+    assert console == []
+    result = json.loads(body.attrs["data-test-result"])
+    assert (result["first"], result["moreShown"], result["afterMore"]) == (100, True, 200)
+    assert result["count"] == "250 of 250 rows"
+    assert not result["linked"]
+    # A link to a cell of row 110 draws the pages up to it: rows 0-199.
+    key = 110 * 200 + 7
+    body, console = _load(tmp_path, html, "big-linked.html", f"#c{key}")
+    assert console == []
+    result = json.loads(body.attrs["data-test-result"])
+    assert result["linked"] and result["linkedSelected"]
+    assert (result["first"], result["afterMore"]) == (200, 250)

@@ -6,7 +6,9 @@ import dataclasses
 import importlib.resources
 import json
 import re
+from html import unescape
 from html.parser import HTMLParser
+from typing import Any
 
 import pytest
 from report_fixtures import (
@@ -18,7 +20,7 @@ from report_fixtures import (
 )
 
 from compat.model import Report
-from compat.render_html import HTML_SYMBOL, render_html
+from compat.render_html import render_html
 from compat.render_md import resolve_matrix
 from suites.schema import Status
 
@@ -64,7 +66,7 @@ def _parse(html: str) -> list[Element]:
     return collector.elements
 
 
-def _data(html: str) -> dict[str, object]:
+def _data(html: str) -> dict[str, Any]:
     match = _DATA_BLOCK.search(html)
     assert match is not None
     data = json.loads(match["json"])
@@ -116,57 +118,129 @@ def test_hostile_text_cannot_escape() -> None:
     assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in html
     # The JSON block survives and gives the message back unchanged.
     data = _data(html)
-    cells = data["cells"]
-    assert isinstance(cells, list)
-    assert cells[0]["message"] == report.cells[0].message
-    assert cells[0]["error_type"] == report.cells[0].error_type
-    assert [list(p) for p in report.cells[0].properties] == cells[0]["properties"]
+    (cell,) = _decoded_cells(data).values()
+    assert (cell.target, cell.cell) == (report.cells[0].target, str(report.cells[0].id))
+    assert cell.result is not None
+    assert cell.result[3] == report.cells[0].message
+    assert cell.result[1] == report.cells[0].error_type
+    assert cell.result[5] == [list(p) for p in report.cells[0].properties]
     block = _DATA_BLOCK.search(html)
     assert block is not None and "<" not in block["json"] and ">" not in block["json"]
     assert HOSTILE in json.dumps(data, ensure_ascii=False)
 
 
-def test_every_matrix_cell_has_symbol_text_and_title() -> None:
-    report = realistic_report()
-    html = render_html(report)
-    cells = [e for e in _parse(html) if e.tag == "td" and "cell" in e.attrs.get("class", "")]
-    assert len(cells) == sum(sum(b) for b in _block_sizes(report))
-    for cell in cells:
-        status = cell.attrs["data-status"]
-        assert cell.attrs["title"]
-        assert f"st-{status}" in cell.attrs["class"].split()
-        label = "no result" if status == "none" else status
-        symbol = HTML_SYMBOL.get(status, "·")
-        assert cell.text == f"{symbol}{label}"
+@dataclasses.dataclass
+class Decoded:
+    """One matrix cell as the page's script reads it from the data block."""
+
+    target: str
+    cell: str  # cell id
+    status: str
+    key: int | None
+    result: list[object] | None  # [status code, error type, signature, message, ...]
+    time: float | None
+
+
+def _decoded_blocks(data: dict[str, Any]) -> list[list[list[Decoded]]]:
+    """Per block, per row, per column: what the page's script draws (see render_html)."""
+    out = []
+    for block in data["blocks"]:
+        rows = []
+        for case, _hop, first, codes, since in block["rows"]:
+            assert len(codes) == len(block["columns"])
+            assert len(since) == len(block["builds"])
+            cell = f"{case}/{block['mode']}[{block['device']}]"
+            key, cells = first, []
+            for column, char in zip(block["columns"], codes, strict=True):
+                value, _symbol, _label, has_result = data["statuses"][ord(char) - 97]
+                target = data["targets"][column][0]
+                if has_result:
+                    result = data["results"][data["result"][key]]
+                    cells.append(Decoded(target, cell, value, key, result, data["time"][key]))
+                    key += 1
+                else:
+                    cells.append(Decoded(target, cell, value, None, None, None))
+            rows.append(cells)
+        out.append(rows)
+    return out
+
+
+def _decoded_cells(data: dict[str, Any]) -> dict[int, Decoded]:
+    return {
+        c.key: c
+        for rows in _decoded_blocks(data)
+        for row in rows
+        for c in row
+        if c.key is not None
+    }
 
 
 def _block_sizes(report: Report) -> list[list[int]]:
     return [[len(r.cells) for r in b.rows] for b in resolve_matrix(report)]
 
 
-def test_cell_keys_point_at_their_json() -> None:
+def test_matrix_data_has_a_code_per_column_and_a_key_per_cell() -> None:
     report = realistic_report()
-    html = render_html(report)
-    data = _data(html)
-    cells = data["cells"]
-    assert isinstance(cells, list) and len(cells) == len(report.cells)
-    keyed = [e for e in _parse(html) if e.tag == "td" and "data-key" in e.attrs]
-    assert len(keyed) == len(report.cells)
-    for element in keyed:
-        entry = cells[int(element.attrs["data-key"])]
-        assert element.attrs["id"] == f"c{element.attrs['data-key']}"
-        assert element.attrs["title"].startswith(f"{entry['target']} · {entry['cell']} · ")
-        assert element.attrs["data-status"] == entry["status"]
+    data = _data(render_html(report))
+    blocks = _decoded_blocks(data)
+    assert [[len(row) for row in rows] for rows in blocks] == _block_sizes(report)
+    keys = _decoded_cells(data)
+    assert sorted(keys) == list(range(len(report.cells)))  # every cell once, keys 0..n-1
+    shown = {c.status for rows in blocks for row in rows for c in row}
+    assert {"none", "env-error"} <= shown  # the realistic report lacks some results
 
 
-def test_xfail_cell_title_names_its_behaviours() -> None:
-    html = render_html(realistic_report())
-    xfail = [e for e in _parse(html) if e.tag == "td" and e.attrs.get("data-status") == "xfail"]
+def test_cell_keys_point_at_their_results() -> None:
+    report = realistic_report()
+    decoded = _decoded_cells(_data(render_html(report)))
+    by_cell = {(c.target, str(c.id)): c for c in report.cells}
+    assert len(by_cell) == len(decoded)
+    for entry in decoded.values():
+        cell = by_cell[entry.target, entry.cell]
+        assert entry.status == cell.status
+        assert entry.result is not None and entry.time == cell.time
+        code, error_type, signature, message, behaviours, properties, _ = entry.result
+        assert isinstance(code, int) and list(Status)[code] is cell.status
+        assert (error_type, signature, message) == (cell.error_type, cell.signature, cell.message)
+        assert behaviours == list(cell.behaviours)
+        assert properties == [list(p) for p in cell.properties]
+
+
+def test_xfail_cell_detail_names_its_behaviours() -> None:
+    decoded = _decoded_cells(_data(render_html(realistic_report())))
+    xfail = [c for c in decoded.values() if c.status == "xfail"]
     assert len(xfail) == 2
-    assert xfail[0].attrs["title"] == (
-        "2.6.0-cu124 · catalog:while_loop.simple/serialize[cpu] · xfail · "
+    assert xfail[0].target == "2.6.0-cu124"
+    assert xfail[0].cell == "catalog:while_loop.simple/serialize[cpu]"
+    assert xfail[0].result is not None and xfail[0].result[6] == (
         "while_loop.serde-carried-inputs, while_loop.serde-tuple-to-list"
     )
+
+
+_LINK = re.compile(r'<a href="#c(?P<key>\d+)" data-key="(?P=key)"><code>(?P<label>[^<]*)</code>')
+_CHANGE_ROW = re.compile(
+    r'<tr>\n<td class="st-\w+">[^<]+</td>\n<td><code>(?P<cell>[^<]*)</code></td>'
+    r"<td>[^<]*</td>\n(?P<sides>.*?)\n</tr>",
+    re.S,
+)
+_SIDE = re.compile(r'<a href="#c(?P<key>\d+)" data-key="(?P=key)">(?P<target>[^<]*)</a>')
+
+
+def test_links_in_the_tables_point_at_their_cells() -> None:
+    html = render_html(realistic_report())
+    decoded = _decoded_cells(_data(html))
+    links = [(int(m["key"]), unescape(m["label"])) for m in _LINK.finditer(html)]
+    assert len(links) >= 10  # behaviours and signatures
+    for key, label in links:
+        assert f"{decoded[key].target}/{decoded[key].cell}" == label
+    sides = [
+        (int(side["key"]), unescape(side["target"]), unescape(row["cell"]))
+        for row in _CHANGE_ROW.finditer(html)
+        for side in _SIDE.finditer(row["sides"])
+    ]
+    assert len(sides) == 6  # two regressions and a fix, before and after
+    for key, target, cell in sides:
+        assert (decoded[key].target, decoded[key].cell) == (target, cell)
 
 
 @pytest.mark.parametrize(
@@ -244,4 +318,12 @@ def test_empty_report() -> None:
     html = render_html(empty_report())
     for text in ("No targets.", "No cells.", "None declared.", "No errors."):
         assert f"<p>{text}</p>" in html
-    assert _data(html) == {"behaviours": {}, "cells": []}
+    data = _data(html)
+    assert {k: v for k, v in data.items() if k != "statuses"} == {
+        "behaviours": {},
+        "blocks": [],
+        "result": [],
+        "results": [],
+        "targets": [],
+        "time": [],
+    }
