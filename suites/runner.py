@@ -379,7 +379,11 @@ def run(config: RunConfig, progress: TextIO = sys.stderr) -> RunOutcome:
                 sources = tuple(dict.fromkeys(c.source for _, cs in plan[index:] for c in cs))
                 restart = replace(config.worker, sources=sources, devices=devices, describe=False)
                 _run_case(session, cells, restart, results)
-                _write(config, _outcome(config, properties, plan, results, started))
+                # Until the final write says otherwise, the file calls itself incomplete:
+                # a run killed from outside (OOM, SIGKILL) leaves a file that says so.
+                done = sum(len(cs) for _, cs in plan[: index + 1])
+                unfinished = f"incomplete: {done} of {sum(len(cs) for _, cs in plan)} cells run"
+                _write(config, _outcome(config, properties, plan, results, started, unfinished))
                 _say(progress, _case_line(index + 1, len(plan), case, cells, results, case_started))
         except KeyboardInterrupt as exc:
             interrupted = "SIGTERM" if isinstance(exc, Terminated) else "KeyboardInterrupt"

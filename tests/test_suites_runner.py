@@ -201,6 +201,48 @@ def test_an_interrupted_run_leaves_a_valid_junit(tmp_path: Path, sig: signal.Sig
     assert Counter(c.id.hop for c in cells) == {"_planted_crash": 5}
 
 
+def test_a_killed_run_leaves_a_junit_that_says_it_is_incomplete(tmp_path: Path) -> None:
+    junit, err = tmp_path / "junit.xml", tmp_path / "stderr.txt"
+    args = ["--source", "catalog", "--hop", "_planted*", "--timeout", "600"]
+    with err.open("w") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "suites", "--junit", str(junit), *args],
+            cwd=REPO,
+            env={**os.environ, "HOP_SUITE_PLANTED": "1"},
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+        try:
+            _wait_for(err, "[1/2] catalog:_planted_crash.segfault", time.monotonic() + 300)
+            time.sleep(1.0)
+            proc.kill()  # like the OOM killer: no handler runs, no final write
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    _, props, cells = _read(junit)
+    assert props[SuiteProp.INTERRUPTED] == "incomplete: 5 of 10 cells run"
+    assert Counter(c.id.hop for c in cells) == {"_planted_crash": 5}
+    # The hung worker dies with its parent instead of hanging on.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _planted_workers():
+        time.sleep(0.5)
+    assert not _planted_workers()
+
+
+def _planted_workers() -> list[str]:
+    """Command lines of live suite workers running planted cases (Linux /proc)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "suites.worker" in text and "_planted" in text:
+            found.append(text)
+    return found
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
 def test_cuda_without_a_gpu_exits_2_with_one_sentence(tmp_path: Path) -> None:
     run = _suite(tmp_path, "--device", "cuda", "--source", "catalog", "--hop", "cond")
