@@ -40,8 +40,7 @@ def _report(tmp_path: Path, config_text: str) -> Path:
     config.write_text(config_text, encoding="utf-8")
     out = tmp_path / "reports"
     subprocess.run(
-        [sys.executable, "-m", "compat", "report", str(FLEX), "--out", str(out)]
-        + ["--config", str(config)],
+        [sys.executable, "-m", "compat", "report", str(FLEX), "--out", str(out), "--config", str(config)],
         cwd=ROOT,
         check=True,
         capture_output=True,
@@ -97,8 +96,7 @@ def test_a_misspelt_key_is_named_with_a_suggestion(tmp_path: Path, bad_key: str)
     config = tmp_path / "pyproject.toml"
     config.write_text(DECLARED.replace("message =", f"{bad_key} =", 1), encoding="utf-8")
     run = subprocess.run(
-        [sys.executable, "-m", "compat", "report", str(FLEX), "--out", str(tmp_path / "r")]
-        + ["--config", str(config)],
+        [sys.executable, "-m", "compat", "report", str(FLEX), "--out", str(tmp_path / "r"), "--config", str(config)]
         cwd=ROOT,
         capture_output=True,
         text=True,
