@@ -35,17 +35,16 @@ versions = ["2.13.0"]
 """
 
 
+def _command(out: Path, config: Path) -> list[str]:
+    report = ["report", str(FLEX), "--out", str(out), "--config", str(config)]
+    return [sys.executable, "-m", "compat", *report]
+
+
 def _report(tmp_path: Path, config_text: str) -> Path:
     config = tmp_path / "pyproject.toml"
     config.write_text(config_text, encoding="utf-8")
     out = tmp_path / "reports"
-    subprocess.run(
-        [sys.executable, "-m", "compat", "report", str(FLEX), "--out", str(out), "--config", str(config)],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    subprocess.run(_command(out, config), cwd=ROOT, check=True, capture_output=True, text=True)
     (folder,) = [p for p in out.iterdir() if p.is_dir()]
     return folder
 
@@ -95,12 +94,7 @@ def test_removing_the_behaviour_removes_every_tag(tmp_path: Path) -> None:
 def test_a_misspelt_key_is_named_with_a_suggestion(tmp_path: Path, bad_key: str) -> None:
     config = tmp_path / "pyproject.toml"
     config.write_text(DECLARED.replace("message =", f"{bad_key} =", 1), encoding="utf-8")
-    run = subprocess.run(
-        [sys.executable, "-m", "compat", "report", str(FLEX), "--out", str(tmp_path / "r"), "--config", str(config)]
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    run = subprocess.run(_command(tmp_path / "r", config), cwd=ROOT, capture_output=True, text=True)
     assert run.returncode != 0
     assert bad_key in run.stderr
     assert "did you mean" in run.stderr
