@@ -22,6 +22,7 @@ from pathlib import Path
 
 from compat.errors import ArtifactError
 from compat.junit import format_env_error
+from compat.load import gc_paused
 
 DEFAULT_ROOT = Path("reports")
 JSON_NAME = "report.json"
@@ -73,7 +74,9 @@ def write_report(root: Path, renderers: Mapping[str, Chunks], today: date) -> Wr
     """Write each renderer's text into a new folder under ``root``, report.json first.
 
     Texts are streamed to disk piece by piece, so a big matrix never holds a
-    whole rendering in memory. report.json's hash names the folder; when a
+    whole rendering in memory, and without cyclic garbage collection (the
+    renderers make millions of short-lived acyclic objects; see
+    ``compat.load.gc_paused``). report.json's hash names the folder; when a
     folder with that hash exists, nothing else is rendered and it is left as it is.
     """
     if JSON_NAME not in renderers:
@@ -88,15 +91,17 @@ def write_report(root: Path, renderers: Mapping[str, Chunks], today: date) -> Wr
         ) from err
     final: Path | None = None
     try:
-        digest = _write_chunks(tmp / JSON_NAME, renderers[JSON_NAME]())[:HASH_LENGTH]
+        with gc_paused():
+            digest = _write_chunks(tmp / JSON_NAME, renderers[JSON_NAME]())[:HASH_LENGTH]
         existing = find_report(root, digest)
         if existing is not None:
             shutil.rmtree(tmp)
             return Written(existing, created=False, files=_files(existing))
         final = root / f"{today.isoformat()}-{digest}"
-        for name, render in renderers.items():
-            if name != JSON_NAME:
-                _write_chunks(tmp / name, render())
+        with gc_paused():
+            for name, render in renderers.items():
+                if name != JSON_NAME:
+                    _write_chunks(tmp / name, render())
         os.chmod(tmp, 0o755)  # mkdtemp makes it private
         os.rename(tmp, final)
     except BaseException as err:

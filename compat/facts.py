@@ -13,7 +13,9 @@ import itertools
 import operator
 import weakref
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
 from compat.model import (
     BehaviourRow,
@@ -39,26 +41,27 @@ ERRORS = frozenset({Status.FAIL, Status.ERROR, Status.XFAIL, Status.TIMEOUT, Sta
 # A behaviour can neither be confirmed nor ruled out where its cell did not run.
 _UNDECIDED = frozenset({Status.SKIP, Status.MISSING, Status.ENV_ERROR})
 TOP_SIGNATURES = 20
+T = TypeVar("T")
 
 
 def resolve_facts(
     targets: Sequence[TargetInfo],
     cells: Sequence[Cell],
     behaviours: tuple[Behaviour, ...],
-    groups: Groups | None = None,
+    index: CellIndex | None = None,
 ) -> Facts:
-    """Everything the report says beyond the raw cells (``groups``: ``group_by_cell(cells)``,
+    """Everything the report says beyond the raw cells (``index``: the cells' ``CellIndex``,
     when the caller has it)."""
     column = {t.id: i for i, t in enumerate(targets)}
-    if groups is None:
-        groups = group_by_cell(cells)
-    rows = _rows(targets, groups)
+    if index is None:
+        index = resolve_index(targets, cells)
+    rows = _rows(targets, index)
     return Facts(
         since=resolve_since(targets, rows),
         changes=resolve_changes(targets, rows, column),
-        behaviours=resolve_behaviour_rows(targets, groups, behaviours),
-        inventory=resolve_inventory(targets, groups),
-        signatures=resolve_signatures(cells, column),
+        behaviours=resolve_behaviour_rows(targets, index.groups, behaviours),
+        inventory=resolve_inventory(targets, index.groups),
+        signatures=resolve_signatures(index, column),
     )
 
 
@@ -68,16 +71,19 @@ Rows = dict[CellId, list[Status | None]]
 _ID = operator.attrgetter("id")
 _TARGET = operator.attrgetter("target")
 _STATUS = operator.attrgetter("status")
+_TIME = operator.attrgetter("time")
 
 
-def _rows(targets: Sequence[TargetInfo], groups: Groups) -> Rows:
+def _rows(targets: Sequence[TargetInfo], index: CellIndex) -> Rows:
     ids = [t.id for t in targets]
+    status_of = list(map(_STATUS, index.results))
     rows: Rows = {}
-    for cell_id, cells in groups.items():
-        if list(map(_TARGET, cells)) == ids:  # the usual row: every target, in column order
-            rows[cell_id] = list(map(_STATUS, cells))
+    for cell_id, cells in index.groups.items():
+        statuses = list(map(status_of.__getitem__, index.result_of[id(cell_id)]))
+        if id(cell_id) in index.complete:  # the usual row: every target, in column order
+            rows[cell_id] = statuses
         else:
-            by_target = dict(zip(map(_TARGET, cells), map(_STATUS, cells), strict=True))
+            by_target = dict(zip(map(_TARGET, cells), statuses, strict=True))
             rows[cell_id] = list(map(by_target.get, ids))
     return rows
 
@@ -110,26 +116,90 @@ def group_by_cell(cells: Iterable[Cell]) -> Groups:
     return {cell_id: merged[cell_id] for cell_id in sorted(merged, key=cell_order)}
 
 
-_GROUPS: dict[int, Groups] = {}  # by the address of a live report
+@dataclass(frozen=True)
+class CellIndex:
+    """The cells of a report per cell id, and their distinct results; never modify it.
+
+    Facts and every renderer walk a big matrix row by row, and most of its
+    500k cells repeat a few results (all of a cell but its target and time):
+    worked out once per report (``report_index``), the renderers format each
+    distinct result once and do C-level passes per row.
+    """
+
+    groups: Groups
+    # A cell of each result: cells with the same index have the same result (one
+    # result may have several indices). Only status, behaviours, error type, message,
+    # signature and properties of these cells count.
+    results: list[Cell]
+    result_of: dict[int, list[int]]  # id(cell id of groups) -> index in results, per cell
+    complete: set[int]  # id(cell id) of groups with a cell per target, in column order
+    times: dict[int, list[float]]  # id(cell id of groups) -> time, per cell
+
+
+def resolve_index(targets: Sequence[TargetInfo], cells: Iterable[Cell]) -> CellIndex:
+    """The ``CellIndex`` of a report's targets (in column order) and cells."""
+    groups = group_by_cell(cells)
+    ids = [t.id for t in targets]
+    distinct: dict[tuple[object, ...], int] = {}
+    results: list[Cell] = []
+    result_of: dict[int, list[int]] = {}
+    complete: set[int] = set()
+    for cell_id, cells in groups.items():
+        if list(map(_TARGET, cells)) == ids:
+            complete.add(id(cell_id))
+        row = result_of[id(cell_id)] = []
+        for cell in cells:
+            # Properties tuples stay alive in the report: their address is a fair key.
+            key = (
+                cell.status,
+                cell.behaviours,
+                cell.error_type,
+                cell.message,
+                cell.signature,
+                id(cell.properties),
+            )
+            index = distinct.get(key)
+            if index is None:
+                index = distinct[key] = len(results)
+                results.append(cell)
+            row.append(index)
+    times = {id(cell_id): list(map(_TIME, cells)) for cell_id, cells in groups.items()}
+    return CellIndex(groups, results, result_of, complete, times)
+
+
+_MEMOS: dict[int, dict[str, Any]] = {}  # by the address of a live report
+
+
+def report_memo(report: Report, name: str, resolve: Callable[[Report], T]) -> T:
+    """``resolve(report)``, worked out once per report (``name`` keys it); never modify it.
+
+    Facts and every renderer need the same few views of a big matrix (its cells
+    per row, their distinct results, the matrix layout): each is made once and
+    dropped with the report.
+    """
+    memo = _MEMOS.get(id(report))
+    if memo is None:
+        memo = _MEMOS[id(report)] = {}
+        # Dropped with the report (before its address can be reused).
+        weakref.finalize(report, _MEMOS.pop, id(report), None)
+    if name not in memo:
+        memo[name] = resolve(report)
+    return cast(T, memo[name])
+
+
+def report_index(report: Report) -> CellIndex:
+    """``resolve_index(report.targets, report.cells)``, worked out once per report."""
+    return report_memo(report, "index", lambda r: resolve_index(r.targets, r.cells))
 
 
 def report_groups(report: Report) -> Groups:
-    """``group_by_cell(report.cells)``, worked out once per report; never modify it.
-
-    Facts and every renderer walk the cells row by row: one grouping serves all.
-    """
-    got = _GROUPS.get(id(report))
-    if got is None:
-        got = remember_groups(report, group_by_cell(report.cells))
-    return got
+    """``group_by_cell(report.cells)``, worked out once per report; never modify it."""
+    return report_index(report).groups
 
 
-def remember_groups(report: Report, groups: Groups) -> Groups:
-    """Record ``groups`` (which must equal ``group_by_cell(report.cells)``) for ``report``."""
-    _GROUPS[id(report)] = groups
-    # Dropped when the report is (before its address can be reused).
-    weakref.finalize(report, _GROUPS.pop, id(report), None)
-    return groups
+def remember_index(report: Report, index: CellIndex) -> CellIndex:
+    """Record ``index`` (which must be one of ``report``: see ``CellIndex``) for ``report``."""
+    return report_memo(report, "index", lambda _: index)
 
 
 def _builds(targets: Sequence[TargetInfo]) -> dict[str, list[TargetInfo]]:
@@ -215,9 +285,7 @@ def resolve_changes(
                     else:
                         before = (target, status)
                         continue
-                    out.append(
-                        Change(kind, build, cell_id, before[0], target, before[1], status)
-                    )
+                    out.append(Change(kind, build, cell_id, before[0], target, before[1], status))
                 before = (target, status)
     # Stable: changes of one kind and target stay in cell id order.
     out.sort(key=lambda c: (c.kind is not ChangeKind.REGRESSION, column[c.after]))
@@ -318,14 +386,20 @@ def resolve_inventory(
 
 
 def resolve_signatures(
-    cells: Sequence[Cell], column: dict[str, int], top: int = TOP_SIGNATURES
+    index: CellIndex, column: dict[str, int], top: int = TOP_SIGNATURES
 ) -> tuple[SignatureRow, ...]:
     """The most frequent error signatures and every cell each one hits."""
+    signed = {
+        i for i, r in enumerate(index.results) if r.signature is not None and r.status in ERRORS
+    }
     hits: dict[str, list[Cell]] = defaultdict(list)
-    signed = map(operator.is_not, map(_SIGNATURE, cells), itertools.repeat(None))
-    for cell in itertools.compress(cells, signed):  # few cells have a signature
-        if cell.status in ERRORS:
-            hits[cell.signature].append(cell)  # type: ignore[index]
+    for cell_id, cells in index.groups.items():
+        results = index.result_of[id(cell_id)]
+        if signed.isdisjoint(results):
+            continue  # the usual row: no error at all
+        for cell, i in zip(cells, results, strict=True):
+            if i in signed:
+                hits[index.results[i].signature].append(cell)  # type: ignore[index]
     counts = Counter({sig: len(cs) for sig, cs in hits.items()})
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:top]
     label = _Labels()
@@ -341,9 +415,6 @@ def resolve_signatures(
         )
         for sig, count in ranked
     )
-
-
-_SIGNATURE = operator.attrgetter("signature")
 
 
 class _Labels:

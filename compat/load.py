@@ -7,34 +7,39 @@ nothing at all is usable does this raise ``InputError``.
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import dataclasses
 import gc
 import itertools
+import operator
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 from packaging.version import InvalidVersion, Version
 
 from compat.behaviours import Tagger, merge_tags
 from compat.errors import InputError, JUnitFileError, TargetError
-from compat.facts import Groups, cell_order, remember_groups, resolve_facts
+from compat.facts import CellIndex, Groups, cell_order, remember_index, resolve_facts
 from compat.junit import (
     KNOWN_HOPS,
     CellResult,
     Flavour,
     ReadCache,
+    SuiteCells,
     SuiteDoc,
-    parse_junit,
+    read_suites,
     resolve_foreign,
 )
 from compat.model import Cell, Report, SkippedInput, TargetInfo
 from compat.scrub import scrub_credentials, scrub_pairs
 from compat.targets import TargetId
 from suites.behaviours import BUILTIN, Behaviour
-from suites.schema import CellId, Prop, Status, SuiteProp
+from suites.schema import CellId, Prop, SuiteProp
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,7 @@ def expand_inputs(paths: Iterable[str], skipped: list[SkippedInput]) -> list[str
     return files
 
 
-def load_file(path: str, cache: ReadCache | None = None) -> tuple[SuiteDoc, ...] | str:
+def load_file(path: str, cache: ReadCache | None = None) -> tuple[SuiteDoc | SuiteCells, ...] | str:
     """The suites of one JUnit file, or why it cannot be used (a sentence).
 
     ``cache`` is shared by the files of one report: their testcases repeat.
@@ -120,16 +125,16 @@ def load_file(path: str, cache: ReadCache | None = None) -> tuple[SuiteDoc, ...]
     except OSError as err:
         return f"{path} cannot be read ({err.strerror}): check its permissions, or drop it."
     try:
-        return parse_junit(data, path, cache)
+        return read_suites(data, path, cache)
     except JUnitFileError as err:
         return str(err)
 
 
 @contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection inside: parsing and building allocate millions of
-    acyclic objects, and each collection would walk every one of them again (it halves
-    the time of a big matrix)."""
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside: reading, building and rendering a big matrix
+    allocate millions of acyclic objects, and each collection would walk every one of
+    them again (it halves the time of a big matrix)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -157,7 +162,7 @@ def resolve_report(
     known_hops = set(KNOWN_HOPS)
     foreign: list[tuple[str, SuiteDoc]] = []
     cache = ReadCache()
-    with _gc_paused():
+    with gc_paused():
         for path in files:
             result = load_file(path, cache)
             if isinstance(result, str):
@@ -165,7 +170,7 @@ def resolve_report(
                 continue
             for suite in result:
                 known_hops.update(_registered_hops(dict(suite.properties)))
-                if suite.flavour is Flavour.FOREIGN:
+                if isinstance(suite, SuiteDoc) and suite.flavour is Flavour.FOREIGN:
                     foreign.append((path, suite))
                 else:
                     _add_suite(builder, path, suite, overrides, known_hops, skipped)
@@ -175,17 +180,34 @@ def resolve_report(
             reasons = " ".join(s.reason for s in skipped) or "no JUnit input was given."
             raise InputError(f"Nothing to report: {reasons}")
         targets = builder.ordered_targets()
-        cells, groups = builder.ordered_cells(targets)
-        facts = resolve_facts(targets, cells, behaviours, groups)
-    report = Report(
-        targets=targets,
-        cells=cells,
-        behaviours=behaviours,
-        skipped_inputs=tuple(sorted(skipped, key=lambda s: (s.path, s.reason))),
-        facts=facts,
-    )
-    remember_groups(report, groups)
+        cells, index = builder.ordered_cells(targets)
+        facts = resolve_facts(targets, cells, behaviours, index)
+        report = Report(
+            targets=targets,
+            cells=cells,
+            behaviours=behaviours,
+            skipped_inputs=tuple(sorted(skipped, key=lambda s: (s.path, s.reason))),
+            facts=facts,
+        )
+        remember_index(report, index)
+        del builder, cache
+        _age_objects()
     return report
+
+
+def _age_objects() -> None:
+    """Move every object the collector tracks into its oldest generation, untouched.
+
+    The millions of objects a big report is made of were all made while no
+    collection ran, so all of them are young: the next collections (the
+    youngest run after every 700 allocations) would walk each of them again,
+    twice, ~1 s for 500k cells. They live as long as the report, so they go
+    where a full collection is the only one that looks at them. (This ages
+    the caller's young objects too: their cycles are found by the next full
+    collection instead of a younger one.)
+    """
+    gc.freeze()
+    gc.unfreeze()
 
 
 def _registered_hops(props: dict[str, str]) -> tuple[str, ...]:
@@ -196,14 +218,20 @@ def _registered_hops(props: dict[str, str]) -> tuple[str, ...]:
 def _add_suite(
     builder: _Builder,
     path: str,
-    suite: SuiteDoc,
+    suite: SuiteDoc | SuiteCells,
     overrides: TargetOverrides,
     known_hops: set[str],
     skipped: list[SkippedInput],
 ) -> None:
     props = dict(suite.properties)
     file_target = overrides.for_path(path)
-    if suite.flavour is Flavour.FOREIGN:
+    times: Sequence[float] | None = None
+    env_error: str | None
+    left_out: tuple[str, ...]
+    if isinstance(suite, SuiteCells):
+        results, times, env_error, left_out = suite.results, suite.times, None, ()
+        fallback = None
+    elif suite.flavour is Flavour.FOREIGN:
         foreign = resolve_foreign(suite.raw, known_hops, builder.tagger.behaviours)
         results, env_error, left_out = foreign.cells, foreign.env_error, foreign.left_out
         if not results and env_error is None:
@@ -245,7 +273,7 @@ def _add_suite(
         )
         return
     builder.add_target(info)
-    builder.add_cells(info.id, results)
+    builder.add_cells(info.id, results, times)
     left = list(left_out)
     if left:
         shown = "; ".join(left[:3]) + ("; ..." if len(left) > 3 else "")
@@ -308,6 +336,7 @@ def _target_info(
 
 
 _DROPPED_PROPS = frozenset({Prop.BEHAVIOURS.value})  # re-matched, never copied
+_CELL_FIELDS = tuple(f.name for f in dataclasses.fields(Cell))
 
 
 @dataclass
@@ -317,19 +346,32 @@ class _Row:
     id: CellId
     applicable: tuple[Behaviour, ...]
     cells: list[Cell]
+    results: list[int]  # per cell: the index of its result in _Builder.results
+    times: list[float]  # per cell
 
 
 class _Payload(NamedTuple):
     """What a result becomes in the report, less its target and time."""
 
     raw: tuple[tuple[str, str], ...]  # the result's own properties object (kept alive)
-    row: _Row
-    status: Status
-    behaviours: tuple[str, ...]
-    error_type: str | None
-    message: str | None
-    signature: str | None
-    properties: tuple[tuple[str, str], ...]
+    fields: dict[str, object]  # a Cell's fields, target and time to be filled in
+    add_cell: Callable[[Cell], None]  # to its row
+    add_result: Callable[[int], None]  # to its row
+    add_time: Callable[[float], None]  # to its row
+    result: int  # its index in _Builder.results
+
+
+_new = object.__new__
+_set = object.__setattr__
+_setitem = dict.__setitem__
+_drain: Callable[[Iterable[Any]], None] = collections.deque(maxlen=0).extend  # runs one
+_TIME = operator.attrgetter("time")
+_PROPERTIES = operator.itemgetter(6)  # of a CellResult
+_FIELDS = operator.itemgetter(1)  # of a _Payload
+_ADD_CELL = operator.itemgetter(2)
+_ADD_RESULT = operator.itemgetter(3)
+_ADD_TIME = operator.itemgetter(4)
+_RESULT = operator.itemgetter(5)
 
 
 class _Builder:
@@ -349,6 +391,7 @@ class _Builder:
         # By the address of a result's properties tuple: results that share that object
         # are equal but for their time (compat.junit reads repeated testcases so).
         self._payloads: dict[int, _Payload] = {}
+        self.results: list[Cell] = []  # the first cell of each payload
 
     def add_target(self, info: TargetInfo) -> None:
         self.targets.append(info)
@@ -365,7 +408,11 @@ class _Builder:
     def _properties(self, raw: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
         got = self._props.get(raw)
         if got is None:
-            got = scrub_pairs((k, v) for k, v in raw if k not in _DROPPED_PROPS)
+            kept = [(k, v) for k, v in raw if k not in _DROPPED_PROPS]
+            if "@" in "".join(itertools.chain.from_iterable(kept)):
+                got = scrub_pairs(kept)
+            else:  # nothing to scrub (scrub_pairs would only sort them)
+                got = tuple(sorted(kept))
             self._props[raw] = got
         return got
 
@@ -373,7 +420,7 @@ class _Builder:
         row = self.rows.get(r.key)
         if row is None:
             applicable = self.tagger.applicable(r.id.hop, r.id.mode)
-            row = self.rows[r.key] = _Row(r.id, applicable, [])
+            row = self.rows[r.key] = _Row(r.id, applicable, [], [], [])
         props = self._properties(r.properties)
         error_type, message = self._text(r.error_type), self._text(r.message)
         behaviours: tuple[str, ...] = ()
@@ -383,9 +430,9 @@ class _Builder:
             )
         if r.asserted:
             behaviours = merge_tags(self.behaviours, r.asserted, behaviours)
-        payload = _Payload(
-            r.properties,
-            row,
+        cell = Cell(
+            "",  # the result as a cell of no target (see compat.facts.CellIndex)
+            row.id,
             r.status,
             behaviours,
             error_type,
@@ -393,32 +440,49 @@ class _Builder:
             self._text(r.signature),
             props,
         )
+        fields = {f: getattr(cell, f) for f in _CELL_FIELDS}
+        payload = _Payload(
+            r.properties,
+            fields,
+            row.cells.append,
+            row.results.append,
+            row.times.append,
+            len(self.results),
+        )
+        self.results.append(cell)
         if len(self._payloads) >= self.PAYLOADS_LIMIT:
             self._payloads.clear()
-        self._payloads[id(r.properties)] = payload
+        self._payloads[id(r.properties)] = payload  # payload.raw keeps that address its own
         return payload
 
-    def add_cells(self, target: str, results: Sequence[CellResult]) -> None:
-        """Add one target's cells (a file states each cell once)."""
-        payloads = self._payloads
-        for r in results:
-            p = payloads.get(id(r.properties))
-            if p is None or p.raw is not r.properties:
-                p = self._payload(r)
-            row = p.row
-            row.cells.append(
-                Cell(
-                    target,
-                    row.id,
-                    p.status,
-                    p.behaviours,
-                    p.error_type,
-                    p.message,
-                    p.signature,
-                    p.properties,
-                    r.time,
-                )
-            )
+    def add_cells(
+        self, target: str, results: Sequence[CellResult], times: Iterable[float] | None = None
+    ) -> None:
+        """Add one target's cells (a file states each cell once); ``times``: theirs, where
+        not the results' own.
+
+        The hot loop of a big matrix, as C-level passes over the file's results.
+        A ``Cell`` is made as pickle and ``copy.copy`` make one: a new object
+        given its field dict, here a copy of its payload's with target and time
+        filled in. That is a third of the time of the frozen dataclass's
+        ``__init__`` (one ``object.__setattr__`` per field), for about 180 bytes
+        more per cell (tests/test_load.py checks that such cells equal
+        constructed ones).
+        """
+        # The payloads hold their properties tuples, so a live address is a match.
+        found = list(map(self._payloads.get, map(id, map(_PROPERTIES, results))))
+        if None in found:
+            found = [p or self._payload(r) for p, r in zip(found, results, strict=True)]
+        payloads = cast(list[_Payload], found)
+        fields = list(map(dict.copy, map(_FIELDS, payloads)))
+        _drain(map(_setitem, fields, repeat("target"), repeat(target)))
+        times = list(map(_TIME, results) if times is None else times)
+        _drain(map(_setitem, fields, repeat("time"), times))
+        cells = list(map(_new, repeat(Cell, len(fields))))
+        _drain(map(_set, cells, repeat("__dict__"), fields))
+        _drain(map(operator.call, map(_ADD_CELL, payloads), cells))
+        _drain(map(operator.call, map(_ADD_RESULT, payloads), map(_RESULT, payloads)))
+        _drain(map(operator.call, map(_ADD_TIME, payloads), times))
 
     def ordered_targets(self) -> tuple[TargetInfo, ...]:
         """Builds grouped (``local`` last), versions ascending within a build."""
@@ -426,8 +490,8 @@ class _Builder:
             sorted(self.targets, key=lambda t: (t.build == "local", t.build, t.version, t.id))
         )
 
-    def ordered_cells(self, targets: Sequence[TargetInfo]) -> tuple[tuple[Cell, ...], Groups]:
-        """Sorted by cell id, then target column; and the same per cell id."""
+    def ordered_cells(self, targets: Sequence[TargetInfo]) -> tuple[tuple[Cell, ...], CellIndex]:
+        """Sorted by cell id, then target column; and their ``CellIndex``."""
         column = {t.id: i for i, t in enumerate(targets)}
         # A row with a cell in every target holds them in the order the targets were
         # added: one permutation puts every such row into column order.
@@ -435,10 +499,24 @@ class _Builder:
         by_column = sorted(range(len(added)), key=added.__getitem__)
         full = len(added)
         groups: Groups = {}
+        result_of: dict[int, list[int]] = {}
+        complete: set[int] = set()
+        times: dict[int, list[float]] = {}
         for row in sorted(self.rows.values(), key=lambda r: cell_order(r.id)):
             cells = row.cells
             if len(cells) == full:
-                groups[row.id] = [cells[i] for i in by_column]
+                order = by_column
+                complete.add(id(row.id))
             else:
-                groups[row.id] = sorted(cells, key=lambda c: column[c.target])
-        return tuple(itertools.chain.from_iterable(groups.values())), groups
+                order = sorted(range(len(cells)), key=lambda i: column[cells[i].target])
+            pick = operator.itemgetter(*order) if len(order) > 1 else None
+            if pick is None:
+                groups[row.id] = list(cells)
+                result_of[id(row.id)] = list(row.results)
+                times[id(row.id)] = list(row.times)
+            else:
+                groups[row.id] = list(pick(cells))
+                result_of[id(row.id)] = list(pick(row.results))
+                times[id(row.id)] = list(pick(row.times))
+        ordered = tuple(itertools.chain.from_iterable(groups.values()))
+        return ordered, CellIndex(groups, self.results, result_of, complete, times)

@@ -27,19 +27,19 @@ block, row by row, column by column, skipping columns without a result):
 from __future__ import annotations
 
 import functools
-import itertools
 import json
 import math
 import operator
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any, NamedTuple
 
 import jinja2
 from markupsafe import Markup, escape
 
-from compat.facts import report_groups
+from compat.facts import report_groups, report_index
 from compat.model import Cell, ChangeKind, Report, TargetInfo, Verdict
 from compat.render_md import (
     MODE_MEANING,
@@ -254,13 +254,13 @@ class _Matrix(NamedTuple):
 def _matrix_data(report: Report, blocks: Sequence[MatrixBlock], keys: _Keys) -> _Matrix:
     """The matrix as data: blocks of rows of status codes, and each cell's result and time.
 
-    The one pass over every cell of the page: a Python step per cell only to
-    find its (distinct) result; codes and times are gathered in C-level passes.
+    A row's codes, results and times are gathered in C-level passes; each
+    distinct result is converted once (``compat.facts.CellIndex``).
     """
+    index = report_index(report)
+    code_of = [_CODE_OF[r.status] for r in index.results]
     column_of = {t.id: i for i, t in enumerate(report.targets)}
     by_id = {t.id: t for t in report.targets}
-    distinct: dict[tuple[object, ...], int] = {}
-    results: list[list[object]] = []
     result_of: list[int] = []
     times: list[float] = []
     shown: set[str] = set()
@@ -272,37 +272,29 @@ def _matrix_data(report: Report, blocks: Sequence[MatrixBlock], keys: _Keys) -> 
         empty = [_ENV_ERROR_CODE if t.env_error else _NO_RESULT_CODE for t in block.targets]
         rows: list[list[object]] = []
         for row in block.rows:
-            statuses = list(map(getattr, row.cells, itertools.repeat("status"), itertools.repeat(None)))
-            if None in statuses:
+            cell_id = row.cell
+            assert cell_id is not None  # resolve_matrix names every row's cell id
+            group_results = index.result_of[id(cell_id)]
+            if row.full:  # the usual row: its group's cells, in order, in every column
+                codes = "".join(map(code_of.__getitem__, group_results))
+                present: Sequence[Cell] = row.cells  # type: ignore[assignment]
+                targets: Sequence[str] | None = None
+            else:
+                statuses = map(getattr, row.cells, repeat("status"), repeat(None))
                 codes = "".join(
                     empty[i] if s is None else _CODE_OF[s] for i, s in enumerate(statuses)
                 )
-                present: Sequence[Cell] = [c for c in row.cells if c is not None]
-                targets: Sequence[str] | None = [c.target for c in present]
-            else:  # the usual row: a result in every column
-                codes = "".join(map(_CODE_OF.__getitem__, statuses))
-                present = row.cells  # type: ignore[assignment]
-                targets = None
+                present = [c for c in row.cells if c is not None]
+                targets = [c.target for c in present]
             shown.update(codes)
             first = len(result_of)
-            if row.cell is not None:
-                keys.rows[str(row.cell)] = (first, targets, columns)
-            for cell in present:
-                # Properties tuples stay alive in the report: their address is a fair key.
-                key = (
-                    cell.status,
-                    cell.behaviours,
-                    cell.error_type,
-                    cell.message,
-                    cell.signature,
-                    id(cell.properties),
-                )
-                index = distinct.get(key)
-                if index is None:
-                    index = distinct[key] = len(results)
-                    results.append(_result_data(cell))
-                result_of.append(index)
-            times.extend(map(_TIME, present))
+            keys.rows[str(cell_id)] = (first, targets, columns)
+            if row.full:
+                result_of.extend(group_results)
+            else:
+                by_cell = dict(zip(map(id, index.groups[cell_id]), group_results, strict=True))
+                result_of.extend(map(by_cell.__getitem__, map(id, present)))
+            times.extend(index.times[id(cell_id)] if row.full else map(_TIME, present))
             since = []
             for s in row.since:
                 label_key = None if s is None else s.since or ""
@@ -323,11 +315,11 @@ def _matrix_data(report: Report, blocks: Sequence[MatrixBlock], keys: _Keys) -> 
     finite: list[float | None] = times  # type: ignore[assignment]
     if not all(map(math.isfinite, times)):  # JSON has no NaN
         finite = [t if math.isfinite(t) else None for t in times]
+    results = [_result_data(cell) for cell in index.results]
     return _Matrix(out, results, result_of, finite, shown)
 
 
 _TIME = operator.attrgetter("time")
-_STATUS = operator.attrgetter("status")
 
 
 def _ref_items(labels: Iterable[str], keys: _Keys) -> Markup:
@@ -462,7 +454,7 @@ def resolve_page(report: Report) -> PageView:
     )
 
     groups = report_groups(report)
-    present = set(map(_STATUS, report.cells))
+    present = {s for s, _ in status_counts(report)}
     statuses = [_option(s) for s in Status if s in present]
     if _ENV_ERROR_CODE in data.shown and Status.ENV_ERROR not in present:
         statuses.append(_option(Status.ENV_ERROR))

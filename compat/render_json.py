@@ -9,10 +9,12 @@ published reports diff readably.
 from __future__ import annotations
 
 import json
+import math
+import operator
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from compat.facts import report_groups
+from compat.facts import report_index
 from compat.model import Cell, Facts, Report, TargetInfo
 from suites.behaviours import Behaviour
 from suites.schema import Prop
@@ -94,39 +96,33 @@ def result_data(cell: Cell, extra: dict[str, str] | None = None) -> dict[str, An
 
 
 _NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+_RESULT = '{}{},"time":{}}}'.format  # head, target, time
+_TARGET = operator.attrgetter("target")
 
 
 def _row_lines(report: Report) -> Iterator[str]:
     """One object per cell id (its results in column order), as canonical JSON text.
 
     A big matrix has 500k results but few distinct ones apart from their target
-    and time: each distinct result is encoded once, and target and time, its
-    last two keys in sorted order, are appended per cell.
+    and time: each distinct result is encoded once, up to its last two keys in
+    sorted order (target and time), and a row's results are then joined in
+    C-level passes.
     """
-    heads: dict[tuple[object, ...], str] = {}  # result less target and time -> its JSON head
-    targets: dict[str, str] = {}
-    for cell_id, group in report_groups(report).items():
-        parts = []
-        for cell in group:
-            # Properties tuples stay alive in the report: their address is a fair key.
-            key = (
-                cell.status,
-                cell.behaviours,
-                cell.error_type,
-                cell.message,
-                cell.signature,
-                id(cell.properties),
-            )
-            head = heads.get(key)
-            if head is None:
-                head = heads[key] = _result_head(cell)
-            target = targets.get(cell.target)
-            if target is None:
-                target = targets[cell.target] = _dumps(cell.target)
-            time = repr(cell.time)
-            if time[-1] in "nf":  # nan, inf: json's spelling
-                time = _NON_FINITE.get(time, time)
-            parts.append(f'{head}{target},"time":{time}}}')
+    index = report_index(report)
+    heads = [_result_head(cell) for cell in index.results]
+    targets = {t.id: _dumps(t.id) for t in report.targets}
+    columns = [targets[t.id] for t in report.targets]
+    for cell_id, cells in index.groups.items():
+        times = index.times[id(cell_id)]
+        if all(map(math.isfinite, times)):
+            stamps: Iterable[str] = map(repr, times)  # float's repr is json's
+        else:
+            stamps = [_NON_FINITE.get(repr(t), repr(t)) for t in times]
+        if id(cell_id) in index.complete:
+            names: Iterable[str] = columns
+        else:
+            names = [targets.get(t) or _dumps(t) for t in map(_TARGET, cells)]
+        results = map(heads.__getitem__, index.result_of[id(cell_id)])
         row = {
             "device": cell_id.device.value,
             "hop": cell_id.hop,
@@ -134,7 +130,10 @@ def _row_lines(report: Report) -> Iterator[str]:
             "mode": cell_id.mode.value,
         }
         tail = {"source": cell_id.source.value, "variant": cell_id.variant}
-        yield f'{_dumps(row)[:-1]},"results":[{",".join(parts)}],{_dumps(tail)[1:]}'
+        yield (
+            f'{_dumps(row)[:-1]},"results":[{",".join(map(_RESULT, results, names, stamps))}],'
+            f"{_dumps(tail)[1:]}"
+        )
 
 
 def _result_head(cell: Cell) -> str:

@@ -10,52 +10,132 @@ from __future__ import annotations
 import itertools
 import operator
 from collections.abc import Iterator
+from typing import NamedTuple
 
-from compat.facts import report_groups
-from compat.junit import CaseOut, SuiteOut, count_elements, env_error_case, iter_junit
-from compat.model import Report, TargetInfo
+from compat.facts import report_index
+from compat.junit import (
+    CaseColumns,
+    CaseText,
+    SuiteOut,
+    count_elements,
+    env_error_case,
+    iter_junit,
+)
+from compat.model import Cell, Report, TargetInfo
 from suites.schema import SCHEMA_VERSION, Prop, Status, SuiteProp
 
 SUITE_NAME = "torch-hop-compat[{target}]"
 
 
-_new_tuple = tuple.__new__
-
-
 def iter_junit_report(report: Report) -> Iterator[str]:
-    """The merged JUnit in pieces (one testsuite each), for streaming to a file."""
-    by_target: dict[str, list[CaseOut]] = {t.id: [] for t in report.targets}
-    # Properties with the behaviour tags added, one tuple per distinct pair: the writer
-    # then finds each block by the tuple's address.
-    tagged: dict[tuple[int, tuple[str, ...]], tuple[tuple[str, str], ...]] = {}
-    for cell_id, cells in report_groups(report).items():
-        classname, name = cell_id.classname, cell_id.name
-        for cell in cells:
-            props = cell.properties
-            if cell.behaviours:
-                key = (id(props), cell.behaviours)
-                got = tagged.get(key)
-                if got is None:
-                    tags = (Prop.BEHAVIOURS.value, ",".join(cell.behaviours))
-                    got = tagged[key] = (*props, tags)
-                props = got
-            case = (classname, name, cell.status, cell.message, props, cell.time)
-            by_target.setdefault(cell.target, []).append(_new_tuple(CaseOut, case))
+    """The merged JUnit in pieces (one testsuite each), for streaming to a file.
+
+    Each testcase is written as its row's head, its time and its result's tail:
+    heads are formatted once per cell id, tails once per distinct result, and
+    each target's suite is gathered from the rows in C-level passes.
+    """
+    index = report_index(report)
+    text = CaseText()
+    tails = [text.tail(c.status, c.message, _tagged(c)) for c in index.results]
+    rows = [
+        _Row(
+            text.head(cell_id.classname, cell_id.name),
+            index.result_of[id(cell_id)],
+            index.times[id(cell_id)],
+            None if id(cell_id) in index.complete else _positions(cells),
+        )
+        for cell_id, cells in index.groups.items()
+    ]
+    statuses = [r.status for r in index.results]
+    runs = _runs(rows)
     env_errors = [Status.ENV_ERROR for t in report.targets if t.env_error is not None]
-    totals = count_elements(itertools.chain(map(_STATUS, report.cells), env_errors))
-    return iter_junit((_suite(t, by_target[t.id]) for t in report.targets), totals)
+    every = map(statuses.__getitem__, itertools.chain.from_iterable(index.result_of.values()))
+    totals = count_elements(itertools.chain(every, env_errors))
+    suites = (
+        _suite(t, _columns(t.id, column, runs, tails, statuses), text)
+        for column, t in enumerate(report.targets)
+    )
+    return iter_junit(suites, totals)
 
 
-_STATUS = operator.attrgetter("status")
+class _Row(NamedTuple):
+    head: str
+    results: list[int]
+    times: list[float]
+    # target -> its cells' positions; None where the row has a cell per target in column order
+    positions: dict[str, list[int]] | None
 
 
-def _suite(target: TargetInfo, cases: list[CaseOut]) -> SuiteOut:
+def _positions(cells: list[Cell]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for position, cell in enumerate(cells):
+        out.setdefault(cell.target, []).append(position)
+    return out
+
+
+def _runs(rows: list[_Row]) -> list[list[_Row]]:
+    """Rows in order, as runs of complete rows and single other rows."""
+    runs: list[list[_Row]] = []
+    for complete, group in itertools.groupby(rows, lambda row: row.positions is None):
+        if complete:
+            runs.append(list(group))
+        else:
+            runs.extend([row] for row in group)
+    return runs
+
+
+def _columns(
+    target: str, column: int, runs: list[list[_Row]], tails: list[str], statuses: list[Status]
+) -> CaseColumns:
+    """One target's testcases, in cell id order (``tails``, ``statuses``: per result)."""
+    heads: list[str] = []
+    results: list[int] = []
+    times: list[float] = []
+    pick = operator.itemgetter(column)
+    for run in runs:
+        positions = run[0].positions
+        if positions is None:
+            heads.extend(map(_HEAD, run))
+            results.extend(map(pick, map(_RESULTS, run)))
+            times.extend(map(pick, map(_TIMES, run)))
+            continue
+        for position in positions.get(target, ()):
+            heads.append(run[0].head)
+            results.append(run[0].results[position])
+            times.append(run[0].times[position])
+    return CaseColumns(
+        heads,
+        times,
+        list(map(tails.__getitem__, results)),
+        list(map(statuses.__getitem__, results)),
+    )
+
+
+_HEAD = operator.attrgetter("head")
+_RESULTS = operator.attrgetter("results")
+_TIMES = operator.attrgetter("times")
+
+
+def _tagged(cell: Cell) -> tuple[tuple[str, str], ...]:
+    """A cell's properties, with its behaviour tags."""
+    if not cell.behaviours:
+        return cell.properties
+    return (*cell.properties, (Prop.BEHAVIOURS.value, ",".join(cell.behaviours)))
+
+
+def _suite(target: TargetInfo, cases: CaseColumns, text: CaseText) -> SuiteOut:
     props = dict(target.properties)
     props[SuiteProp.SCHEMA.value] = SCHEMA_VERSION
     props[SuiteProp.TARGET.value] = target.id
     props.setdefault(SuiteProp.BUILD.value, target.build)
     if target.env_error is not None:
-        cases.insert(0, env_error_case(target.id, target.env_error))
+        env = env_error_case(target.id, target.env_error)
+        cases = CaseColumns(
+            [text.head(env.classname, env.name), *cases.heads],
+            [env.time, *cases.times],
+            [text.tail(env.status, env.message, env.properties), *cases.tails],
+            [env.status, *cases.statuses],
+        )
     return SuiteOut(
         name=SUITE_NAME.format(target=target.id),
         properties=tuple(sorted(props.items())),

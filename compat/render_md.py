@@ -6,15 +6,15 @@ that the HTML renderer shares, so both show the same table.
 
 from __future__ import annotations
 
+import itertools
 import operator
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
-from typing import cast
 
-from compat.facts import report_groups
+from compat.facts import report_groups, report_index, report_memo
 from compat.model import Cell, ChangeKind, Report, RowSince, TargetInfo, Verdict
 from suites.schema import CellId, Device, Mode, Status, SuiteProp
 
@@ -67,6 +67,7 @@ class MatrixRow:
     cells: tuple[Cell | None, ...]  # per block target; None: no result
     since: tuple[RowSince | None, ...]  # per block build; None: no fact for that build
     cell: CellId | None = None  # the row's cell id
+    full: bool = False  # a cell in every column: ``cells`` are its group's, in order
 
 
 @dataclass(frozen=True)
@@ -97,13 +98,20 @@ _TARGET = operator.attrgetter("target")
 
 def resolve_matrix(report: Report) -> tuple[MatrixBlock, ...]:
     """One block per device (cpu first) and mode (in ``Mode`` order) that has cells."""
-    groups = report_groups(report)
-    since_of = _since_lookup(report, groups)
+    return report_memo(report, "matrix", _resolve_matrix)
+
+
+def _resolve_matrix(report: Report) -> tuple[MatrixBlock, ...]:
+    index = report_index(report)
+    since_of = _since_lookup(report, index.groups)
+    every = len(report.targets)
     # Which targets have results on each device, and the rows of each block: one pass.
     with_results: dict[Device, set[str]] = defaultdict(set)
     by_block: dict[tuple[Mode, Device], list[tuple[CellId, list[Cell]]]] = defaultdict(list)
-    for cell_id, cells in groups.items():
-        with_results[cell_id.device].update(map(_TARGET, cells))
+    for cell_id, cells in index.groups.items():
+        found = with_results[cell_id.device]
+        if len(found) < every:  # once every target is in, no row can add one
+            found.update(map(_TARGET, cells))
         by_block[cell_id.mode, cell_id.device].append((cell_id, cells))
     devices_of = {
         t.id: _devices(t, {d for d, ids in with_results.items() if t.id in ids})
@@ -120,13 +128,15 @@ def resolve_matrix(report: Report) -> tuple[MatrixBlock, ...]:
                 continue
             rows = []
             for cell_id, cells in by_block[mode, device]:
-                if list(map(_TARGET, cells)) == ids:  # the usual row: a cell in every column
+                full = len(ids) == every and id(cell_id) in index.complete
+                if full or list(map(_TARGET, cells)) == ids:  # a cell in every column
                     row_cells: tuple[Cell | None, ...] = tuple(cells)
+                    full = True
                 else:
                     by_target = {c.target: c for c in cells}
                     row_cells = tuple(map(by_target.get, ids))
                 since = tuple(since_of(cell_id, b) for b in builds)
-                rows.append(MatrixRow(cell_id.case, cell_id.hop, row_cells, since, cell_id))
+                rows.append(MatrixRow(cell_id.case, cell_id.hop, row_cells, since, cell_id, full))
             blocks.append(MatrixBlock(mode, device, targets, builds, tuple(rows)))
     return tuple(blocks)
 
@@ -146,11 +156,17 @@ def _since_lookup(
 
 def status_counts(report: Report) -> tuple[tuple[Status, int], ...]:
     """How many cells have each status, in ``Status`` order, zeros left out."""
-    counts = Counter(map(_STATUS, report.cells))
+    return report_memo(report, "status_counts", _status_counts)
+
+
+def _status_counts(report: Report) -> tuple[tuple[Status, int], ...]:
+    # From the cells' result indices: a pass over compact lists, not over every cell.
+    index = report_index(report)
+    per_result = Counter(itertools.chain.from_iterable(index.result_of.values()))
+    counts: Counter[Status] = Counter()
+    for i, n in per_result.items():
+        counts[index.results[i].status] += n
     return tuple((s, counts[s]) for s in Status if counts[s])
-
-
-_STATUS = operator.attrgetter("status")
 
 
 def plural(n: int, noun: str) -> str:
@@ -223,7 +239,12 @@ def _one_line(text: str) -> str:
 
 def _text(text: str) -> str:
     """Data as Markdown text: one line, every significant character backslash-escaped."""
+    if _PLAIN.search(text) is None:  # most are versions and ids
+        return text.strip()
     return _MD_SPECIAL.sub(r"\\\1", _one_line(text))
+
+
+_PLAIN = re.compile(r"[\\`*_\[\]<>|~&#!\r\n]")  # what _text changes, besides the ends
 
 
 def _code(text: str, *, table: bool = True) -> str:
@@ -321,6 +342,10 @@ def _matrices(report: Report) -> list[str]:
         return [*lines, "No cells.", ""]
     by_id = {t.id: t for t in report.targets}
     several = len({b.device for b in blocks}) > 1
+    index = report_index(report)
+    # A full row's cells are its group's, in order: their symbols follow from their
+    # results, without a look at each cell.
+    symbol_of = [STATUS_SYMBOL[r.status] for r in index.results]
     codes: dict[str, str] = {}  # each case shows in every block
     labels: dict[str | None, str] = {"": ""}  # by the target id a row passes since
     for block in blocks:
@@ -336,10 +361,13 @@ def _matrices(report: Report) -> list[str]:
             code = codes.get(row.case)
             if code is None:
                 code = codes[row.case] = _code(row.case)
-            statuses = map(getattr, row.cells, repeat("status"), repeat(None))
-            symbols = list(map(_STATUS_SYMBOL_OR_NONE.__getitem__, statuses))
-            if None in symbols:
-                symbols = [empty[i] if s is None else s for i, s in enumerate(symbols)]
+            if row.full and row.cell is not None:
+                symbols = list(map(symbol_of.__getitem__, index.result_of[id(row.cell)]))
+            else:
+                statuses = map(getattr, row.cells, repeat("status"), repeat(None))
+                symbols = [
+                    empty[i] if s is None else STATUS_SYMBOL[s] for i, s in enumerate(statuses)
+                ]
             since = []
             for s in row.since:
                 key = "" if s is None else s.since
@@ -347,15 +375,11 @@ def _matrices(report: Report) -> list[str]:
                 if label is None:
                     label = labels[key] = _text(since_label(s, by_id))
                 since.append(label)
-            rows.append([code, *cast(list[str], symbols), *since])
+            rows.append([code, *symbols, *since])
         align = "l" + "c" * len(block.targets)
         lines += [f"### {title}", "", f"{MODE_MEANING[block.mode]}.", ""]
         lines += [*_table(header, rows, align), ""]
     return lines
-
-
-_STATUS_SYMBOL_OR_NONE: dict[Status | None, str | None] = {s: STATUS_SYMBOL[s] for s in Status}
-_STATUS_SYMBOL_OR_NONE[None] = None
 
 
 def _changes(report: Report) -> list[str]:

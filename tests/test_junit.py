@@ -13,10 +13,13 @@ from compat.junit import (
     KNOWN_HOPS,
     CaseOut,
     Flavour,
+    ReadCache,
+    SuiteCells,
     SuiteOut,
     format_env_error,
     format_junit,
     parse_junit,
+    read_suites,
     resolve_foreign,
     split_exception,
 )
@@ -324,3 +327,84 @@ def test_env_error_file_is_suite_format_and_scrubbed() -> None:
     assert props[SuiteProp.TARGET] == "2.6.0-cu124" and props[SuiteProp.BUILD] == "cu124"
     (case,) = next(iter(_read_back(text)))
     assert {p.name: p.value for p in case.properties()}[Prop.STATUS] == "env-error"
+
+
+# --- reading many files through one cache ------------------------------------------------
+
+_SUITE = (DATA / "suite/suite-2.6.0-cu124.xml").read_text(encoding="utf-8")  # no comment
+_CASE = '<testcase classname="upstream.while_loop.simple" name="aot[cpu]"'
+
+
+def _merged() -> str:
+    from report_fixtures import realistic_report
+
+    from compat.render_junit import render_junit
+
+    return render_junit(realistic_report())
+
+
+@pytest.mark.parametrize(
+    ("change", "text"),
+    [
+        ("as written", _SUITE),
+        ("hand-written, with a comment", (DATA / "suite/hand-2.9.1-cpu.xml").read_text()),
+        ("hand-written, not a cell", (DATA / "suite/hand-2.10.0-cpu.xml").read_text()),
+        ("a comment between testcases", _SUITE.replace(_CASE, "<!-- x -->" + _CASE, 1)),
+        ("a testcase in a comment", _SUITE.replace(_CASE, f"<!-- {_CASE} time='1' -->{_CASE}")),
+        ("CDATA", _SUITE.replace("</properties>", "<x><![CDATA[<testcase ]]></x></properties>")),
+        ("a processing instruction", _SUITE.replace(_CASE, "<?pi <testcase x?>" + _CASE, 1)),
+        ("a newline after the tag name", _SUITE.replace("<testcase ", "<testcase\n")),
+        ("one tag without a space", _SUITE.replace(_CASE, _CASE.replace(" ", "\t", 1), 1)),
+        ("single quotes", _SUITE.replace('time="', "time='").replace("' >", "' >")),
+        ("no time", _SUITE.replace(' time="', ' t="')),
+        ("an empty time", _SUITE.replace(f'{_CASE} time="0.915"', f'{_CASE} time=""')),
+        ("a time that is no number", _SUITE.replace(f'{_CASE} time="0.915"', f'{_CASE} time="x"')),
+        ("a second result", _SUITE.replace(_CASE, _CASE + ' time="1"></testcase>' + _CASE, 1)),
+        ("a self-closing testcase", _SUITE.replace(_CASE, _CASE + ' time="1" />' + _CASE, 1)),
+        ("an entity", _SUITE.replace('value="while_loop"', 'value="w&amp;&#104;ile"', 1)),
+        ("latin-1", _SUITE.replace("encoding='utf-8'", "encoding='latin-1'")),
+        ("no declaration", _SUITE[_SUITE.index("<testsuites") :]),
+        ("a DOCTYPE", _SUITE.replace("<testsuites", '<!DOCTYPE x [<!ENTITY e "1">]><testsuites')),
+        ("cut off", _SUITE[: _SUITE.rindex("</testsuite>")]),
+        ("cut off in a testcase", _SUITE[: _SUITE.index("</testcase>", 6000)]),
+        ("a schema from the future", _SUITE.replace('ion" value="1"', 'ion" value="9"', 1)),
+        ("a merged report", _merged()),
+        ("an env-error file", format_env_error("2.6.0-cu124", "no wheel")),
+    ],
+)
+def test_read_through_a_cache_as_without(change: str, text: str) -> None:
+    data = text.encode("utf-8")
+    try:
+        expected: object = parse_junit(data, "x.xml")
+    except JUnitFileError as err:
+        expected = str(err)
+    cache = ReadCache()
+    primed = ReadCache()
+    parse_junit(_SUITE.encode("utf-8"), "primer.xml", primed)
+    for reader in (cache, cache, primed):  # cold, then the same file again, then another's
+        try:
+            got: object = parse_junit(data, "x.xml", reader)
+        except JUnitFileError as err:
+            got = str(err)
+        assert got == expected, change
+
+
+def test_the_suites_own_files_are_read_through_the_cache() -> None:
+    (suite,) = read_suites(_SUITE.encode("utf-8"), "x.xml", ReadCache())
+    assert isinstance(suite, SuiteCells)  # not the full reader's SuiteDoc
+
+
+def test_read_suites_gives_the_cells_as_shared_results_and_times() -> None:
+    cache = ReadCache()
+    data = _SUITE.encode("utf-8")
+    (first,) = read_suites(data, "a.xml", cache)
+    later = data.replace(b'time="', b'time="7')
+    (second,) = read_suites(later, "b.xml", cache)
+    assert isinstance(first, SuiteCells) and isinstance(second, SuiteCells)
+    assert [r is s for r, s in zip(first.results, second.results, strict=True)] == [True] * len(
+        first.results
+    )
+    assert second.times == [c.time for c in parse_junit(later, "b.xml")[0].cells]
+    assert all(t > 7 for t in second.times)
+    (doc,) = parse_junit(data, "a.xml")
+    assert first.doc() == doc

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from compat.errors import InputError, TargetError
+from compat.facts import report_index, resolve_index
+from compat.junit import ReadCache, parse_junit
 from compat.load import TargetOverrides, parse_target_args, resolve_report
-from compat.model import ChangeKind
+from compat.model import Cell, ChangeKind
 from suites.behaviours import BUILTIN, Behaviour
 from suites.schema import Status
 
@@ -185,3 +188,58 @@ def test_user_behaviours_tag_cells_and_removing_them_removes_the_tags() -> None:
     (wl,) = [c for c in without.cells if c.target == "2.10.0-cpu" and c.id.hop == "while_loop"]
     assert wl.behaviours == (BUILTIN[0].id, BUILTIN[1].id)
     assert wl.status is Status.XFAIL
+
+
+def _all_inputs() -> list[str]:
+    return [str(SUITE), SEED_26, SEED_213]
+
+
+def test_loaded_cells_equal_constructed_ones() -> None:
+    # The loader makes cells from their field dicts (see _Builder.add_cells).
+    report = resolve_report(_all_inputs(), targets_override=TargetOverrides(default="2.6.0-cpu"))
+    for cell in report.cells:
+        fields = {f.name: getattr(cell, f.name) for f in dataclasses.fields(Cell)}
+        built = Cell(**fields)
+        assert cell == built and hash(cell) == hash(built) and repr(cell) == repr(built)
+        assert dataclasses.replace(cell, time=1.5).time == 1.5
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            cell.time = 2.0  # type: ignore[misc]
+
+
+def test_loader_index_agrees_with_the_cells() -> None:
+    report = resolve_report(_all_inputs(), targets_override=TargetOverrides(default="2.6.0-cpu"))
+    index = report_index(report)
+    fresh = resolve_index(report.targets, report.cells)
+    assert list(index.groups) == list(fresh.groups)
+    assert index.complete == fresh.complete
+
+    def result(c: Cell) -> tuple[object, ...]:
+        return (c.status, c.behaviours, c.error_type, c.message, c.signature, c.properties)
+
+    for cell_id, cells in index.groups.items():
+        assert cells == fresh.groups[cell_id]
+        for cell, i in zip(cells, index.result_of[id(cell_id)], strict=True):
+            assert result(index.results[i]) == result(cell)
+        assert index.times[id(cell_id)] == [c.time for c in cells]
+
+
+def test_many_files_read_through_one_cache_as_one_by_one(tmp_path: Path) -> None:
+    # A matrix of near-identical files (what the reader's cache is for), with a few
+    # files that must fall back to the full reader.
+    base = (SUITE / "suite-2.13.0-cpu.xml").read_text(encoding="utf-8")
+    variants = {
+        "a.xml": base,
+        "b.xml": base.replace('target" value="2.13.0-cpu"', 'target" value="2.12.0-cpu"'),
+        "c.xml": base.replace('time="0.', 'time="1.'),  # only times differ
+        "d.xml": base.replace('value="pass"', 'value="fail"', 3),
+        "e.xml": base.replace("<properties>", "<!-- x --><properties>", 1),  # a comment
+        "f.xml": base.replace('value="2.13.0-cpu"', 'value="2.11.0-cpu"'),
+    }
+    paths = []
+    for name, text in variants.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        paths.append(str(tmp_path / name))
+    cache = ReadCache()
+    for path in paths * 2:
+        data = Path(path).read_bytes()
+        assert parse_junit(data, path, cache) == parse_junit(data, path)

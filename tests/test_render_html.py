@@ -167,11 +167,7 @@ def _decoded_blocks(data: dict[str, Any]) -> list[list[list[Decoded]]]:
 
 def _decoded_cells(data: dict[str, Any]) -> dict[int, Decoded]:
     return {
-        c.key: c
-        for rows in _decoded_blocks(data)
-        for row in rows
-        for c in row
-        if c.key is not None
+        c.key: c for rows in _decoded_blocks(data) for row in rows for c in row if c.key is not None
     }
 
 
