@@ -203,10 +203,10 @@ def remember_index(report: Report, index: CellIndex) -> CellIndex:
 
 
 def _builds(targets: Sequence[TargetInfo]) -> dict[str, list[TargetInfo]]:
-    """The targets that ran, per build (in column order of builds), oldest version first."""
+    """The targets that ran, per build family (in column order), oldest version first."""
     out: dict[str, list[TargetInfo]] = {}
     for t in targets:
-        ran = out.setdefault(t.build, [])
+        ran = out.setdefault(t.family, [])
         if t.env_error is None:
             ran.append(t)
     for ran in out.values():

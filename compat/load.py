@@ -485,9 +485,15 @@ class _Builder:
         _drain(map(operator.call, map(_ADD_TIME, payloads), times))
 
     def ordered_targets(self) -> tuple[TargetInfo, ...]:
-        """Builds grouped (``local`` last), versions ascending within a build."""
+        """Build families grouped, oldest family first (``local`` last), versions ascending."""
+        oldest: dict[str, Version] = {}
+        for t in self.targets:
+            oldest[t.family] = min(oldest.get(t.family, t.version), t.version)
         return tuple(
-            sorted(self.targets, key=lambda t: (t.build == "local", t.build, t.version, t.id))
+            sorted(
+                self.targets,
+                key=lambda t: (t.build == "local", oldest[t.family], t.family, t.version, t.id),
+            )
         )
 
     def ordered_cells(self, targets: Sequence[TargetInfo]) -> tuple[tuple[Cell, ...], CellIndex]:

@@ -7,12 +7,13 @@ parts, the renderers only read.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 
 from packaging.version import Version
 
 from suites.behaviours import Behaviour
-from suites.schema import CellId, Status
+from suites.schema import CellId, Status, SuiteProp
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,25 @@ class TargetInfo:
     properties: tuple[tuple[str, str], ...] = ()  # suite-level properties, sorted
     registered_hops: tuple[str, ...] = ()
     env_error: str | None = None  # set when the target could not be installed or imported
+
+    @property
+    def family(self) -> str:
+        """The build family versions are compared within: ``cuda``, ``rocm``, or the build.
+
+        The default index's wheels move from one CUDA to the next between
+        releases (cu124, cu128, ...); comparing only equal tags would never
+        compare 2.6.0-cu124 with 2.9.1-cu128.
+        """
+        if re.fullmatch(r"cu\d+", self.build):
+            return "cuda"
+        if self.build.startswith("rocm"):
+            return "rocm"
+        return self.build
+
+    @property
+    def incomplete(self) -> str | None:
+        """Why the suite's run did not finish (killed, interrupted), when it did not."""
+        return dict(self.properties).get(SuiteProp.INTERRUPTED.value)
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,7 @@ class EnvView:
     platform: str
     source_file: str
     env_error: str | None
+    incomplete: str | None
 
 
 @dataclass(frozen=True)
@@ -378,6 +379,7 @@ def _env(t: TargetInfo) -> EnvView:
         platform=props.get(SuiteProp.PLATFORM, ""),
         source_file=t.source_file,
         env_error=t.env_error,
+        incomplete=t.incomplete,
     )
 
 

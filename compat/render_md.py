@@ -122,7 +122,7 @@ def _resolve_matrix(report: Report) -> tuple[MatrixBlock, ...]:
         targets = tuple(t for t in report.targets if device in devices_of[t.id])
         ids = [t.id for t in targets]
         # A build none of whose targets ran has no "since" to show.
-        builds = tuple(dict.fromkeys(t.build for t in targets if t.env_error is None))
+        builds = tuple(dict.fromkeys(t.family for t in targets if t.env_error is None))
         for mode in Mode:
             if (mode, device) not in by_block:
                 continue
@@ -300,7 +300,7 @@ def _environments(report: Report) -> list[str]:
     lines = ["## Environments", ""]
     if not report.targets:
         return [*lines, "No targets.", ""]
-    any_error = any(t.env_error for t in report.targets)
+    any_error = any(t.env_error or t.incomplete for t in report.targets)
     rows = []
     for t in report.targets:
         props = dict(t.properties)
@@ -313,12 +313,21 @@ def _environments(report: Report) -> list[str]:
             _text(aot_strictness(t)),
         ]
         if any_error:
-            row.append(f"🚫 {_code(t.env_error)}" if t.env_error else "")
+            row.append(_problem(t))
         rows.append(row)
     header = ["target", "torch", "build", "python", "hop_db", "aot strictness"]
     if any_error:
-        header.append("env error")
+        header.append("problem")
     return [*lines, *_table(header, rows), ""]
+
+
+def _problem(t: TargetInfo) -> str:
+    """Why a target has no or only some results: not installed, or its run cut short."""
+    if t.env_error:
+        return f"🚫 {_code(t.env_error)}"
+    if t.incomplete:
+        return f"⏹️ run cut short: {_code(t.incomplete)}"
+    return ""
 
 
 def _legend(_report: Report) -> list[str]:

@@ -122,8 +122,16 @@ def test_changes_stay_within_a_build_skip_env_errors_and_list_regressions_first(
     ]
     assert {(s.build, s.since) for s in facts.since if str(s.cell) == ROW} == {
         ("cpu", "2.10.0-cpu"),
-        ("cu124", None),
+        ("cuda", None),
     }
+
+
+def test_default_index_builds_of_successive_cuda_versions_are_compared() -> None:
+    # PyPI's wheels move from CUDA 12.4 to 12.8 between 2.6 and 2.9: one family.
+    facts = _facts(["2.6.0-cu124", "2.9.1-cu128"], {ROW: [P, E]})
+    assert [(c.kind, c.build, c.before, c.after) for c in facts.changes] == [
+        (ChangeKind.REGRESSION, "cuda", "2.6.0-cu124", "2.9.1-cu128")
+    ]
 
 
 def _wl(

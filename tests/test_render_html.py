@@ -234,7 +234,7 @@ def test_links_in_the_tables_point_at_their_cells() -> None:
         for row in _CHANGE_ROW.finditer(html)
         for side in _SIDE.finditer(row["sides"])
     ]
-    assert len(sides) == 6  # two regressions and a fix, before and after
+    assert len(sides) == 24  # two regressions and ten fixes, before and after
     for key, target, cell in sides:
         assert (decoded[key].target, decoded[key].cell) == (target, cell)
 
