@@ -9,13 +9,12 @@ removing it removes its tags.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from compat.errors import ConfigError
+from compat.errors import ConfigError, did_you_mean
 from compat.scrub import scrub_credentials
 from suites.behaviours import BUILTIN, Behaviour, matching
 from suites.schema import Mode, Prop
@@ -34,11 +33,6 @@ REQUIRED_KEYS: tuple[str, ...] = ("id", "hop", "mode", "sentence")
 # Testcase properties a behaviour may test; "dtype" comes from pytest's names.
 MATCHABLE_PROPERTIES: tuple[str, ...] = (*(p.value for p in Prop), "dtype")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-
-
-def _did_you_mean(word: str, options: Sequence[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def parse_behaviours(
@@ -75,7 +69,7 @@ def _parse_one(entry: Mapping[str, Any], here: str, origin: str) -> Behaviour:
     for key in entry:
         if key not in ALLOWED_KEYS:
             raise ConfigError(
-                f"{here}: unknown key {key!r}{_did_you_mean(str(key), ALLOWED_KEYS)} "
+                f"{here}: unknown key {key!r}{did_you_mean(str(key), ALLOWED_KEYS)} "
                 f"Allowed keys: {', '.join(ALLOWED_KEYS)}."
             )
     for key in REQUIRED_KEYS:
@@ -97,7 +91,7 @@ def _parse_one(entry: Mapping[str, Any], here: str, origin: str) -> Behaviour:
     if not any(fnmatch.fnmatchcase(m.value, mode) for m in Mode):
         modes = [m.value for m in Mode]
         raise ConfigError(
-            f"{here}: mode {mode!r} matches no mode{_did_you_mean(mode, modes)} "
+            f"{here}: mode {mode!r} matches no mode{did_you_mean(mode, modes)} "
             f"Modes: {', '.join(modes)} (fnmatch patterns such as '*' work)."
         )
     if "message" in text:
@@ -152,7 +146,7 @@ def _properties(value: object, here: str) -> tuple[tuple[str, str], ...]:
         if key not in MATCHABLE_PROPERTIES:
             raise ConfigError(
                 f"{here}: properties.{key} is not a testcase property"
-                f"{_did_you_mean(str(key), MATCHABLE_PROPERTIES)} "
+                f"{did_you_mean(str(key), MATCHABLE_PROPERTIES)} "
                 f"Known: {', '.join(MATCHABLE_PROPERTIES)}."
             )
         if not isinstance(pattern, str):

@@ -8,7 +8,6 @@ a mapping, never read from ``os.environ`` here.
 
 from __future__ import annotations
 
-import difflib
 import enum
 import re
 import tomllib
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from compat.behaviours import parse_behaviours
-from compat.errors import ConfigError
+from compat.errors import ConfigError, did_you_mean
 from compat.versions import VersionRequest, VersionRequestError, parse_request
 from suites.behaviours import Behaviour
 from suites.schema import Device
@@ -178,7 +177,7 @@ def parse_config(
                 continue
             if builtin_source(name) is None:
                 raise ConfigValueError(
-                    f"${ENV_BUILDS}: unknown build {name!r}{suggest(name, list(builds))} "
+                    f"${ENV_BUILDS}: unknown build {name!r}{did_you_mean(name, list(builds))} "
                     f"(configured: {', '.join(builds)}; uv's backends such as cpu, cu126 and "
                     f"rocm6.3 need no table; any other build needs [tool.compat.builds.{name}])"
                 )
@@ -205,17 +204,11 @@ def parse_config(
     )
 
 
-def suggest(key: str, known: Sequence[str]) -> str:
-    """``"; did you mean 'versions'?"`` or ``""``."""
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
 def _reject_unknown(table: Mapping[str, Any], known: Sequence[str], where: str) -> None:
     for key in table:
         if key not in known:
             raise UnknownKeyError(
-                f"{where}: unknown key {key!r}{suggest(key, known)} "
+                f"{where}: unknown key {key!r}{did_you_mean(key, known)} "
                 f"(known keys: {', '.join(known)})"
             )
 
@@ -307,7 +300,7 @@ def _devices(value: object, where: str) -> tuple[Device, ...]:
     for item in value:
         if item not in known:
             raise ConfigValueError(
-                f"{where} devices: unknown device {item!r}{suggest(str(item), known)} "
+                f"{where} devices: unknown device {item!r}{did_you_mean(str(item), known)} "
                 f"(known: {', '.join(known)})"
             )
         out.append(Device(item))

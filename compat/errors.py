@@ -7,7 +7,9 @@ codes; a HOP that fails to export is a result, never one of these.
 
 from __future__ import annotations
 
+import difflib
 import enum
+from collections.abc import Sequence
 from typing import ClassVar
 
 
@@ -62,3 +64,9 @@ class ArtifactError(CompatError):
     """The report cannot be written under the output root."""
 
     exit_code = ExitCode.ARTIFACT
+
+
+def did_you_mean(word: str, options: Sequence[str]) -> str:
+    """``"; did you mean 'versions'?"`` or ``""``: the tail of an unknown-name message."""
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
