@@ -13,6 +13,7 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -170,10 +171,12 @@ def _wait_for(path: Path, text: str, deadline: float) -> None:
     raise AssertionError(f"{text!r} never appeared in {path}")
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_an_interrupted_run_leaves_a_valid_junit(tmp_path: Path, sig: signal.Signals) -> None:
+def _stop_inside_the_hang(
+    tmp_path: Path, stop: Callable[[subprocess.Popen[str]], None]
+) -> tuple[int, str, Path]:
+    """Run the planted cases and ``stop`` the suite once the crash case is done and the
+    hang has begun; its exit code, stdout and JUnit path."""
     junit, err = tmp_path / "junit.xml", tmp_path / "stderr.txt"
-    # The crash case finishes at once; the run is interrupted inside the hang.
     args = ["--source", "catalog", "--hop", "_planted*", "--timeout", "600"]
     with err.open("w") as stderr:
         proc = subprocess.Popen(
@@ -187,12 +190,18 @@ def test_an_interrupted_run_leaves_a_valid_junit(tmp_path: Path, sig: signal.Sig
         try:
             _wait_for(err, "[1/2] catalog:_planted_crash.segfault", time.monotonic() + 300)
             time.sleep(1.0)
-            proc.send_signal(sig)
+            stop(proc)
             stdout, _ = proc.communicate(timeout=60)
         finally:
             if proc.poll() is None:
                 proc.kill()
-    assert proc.returncode == 130
+    return proc.returncode, stdout, junit
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_run_leaves_a_valid_junit(tmp_path: Path, sig: signal.Signals) -> None:
+    code, stdout, junit = _stop_inside_the_hang(tmp_path, lambda proc: proc.send_signal(sig))
+    assert code == 130
     assert "INTERRUPTED" in stdout
     _, props, cells = _read(junit)
     assert props[SuiteProp.INTERRUPTED] == (
@@ -202,44 +211,35 @@ def test_an_interrupted_run_leaves_a_valid_junit(tmp_path: Path, sig: signal.Sig
 
 
 def test_a_killed_run_leaves_a_junit_that_says_it_is_incomplete(tmp_path: Path) -> None:
-    junit, err = tmp_path / "junit.xml", tmp_path / "stderr.txt"
-    args = ["--source", "catalog", "--hop", "_planted*", "--timeout", "600"]
-    with err.open("w") as stderr:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "suites", "--junit", str(junit), *args],
-            cwd=REPO,
-            env={**os.environ, "HOP_SUITE_PLANTED": "1"},
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-        try:
-            _wait_for(err, "[1/2] catalog:_planted_crash.segfault", time.monotonic() + 300)
-            time.sleep(1.0)
-            proc.kill()  # like the OOM killer: no handler runs, no final write
-            proc.wait(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+    workers: list[int] = []
+
+    def kill(proc: subprocess.Popen[str]) -> None:
+        workers.extend(_children(proc.pid))
+        proc.kill()  # like the OOM killer: no handler runs, so there is no final write
+
+    code, _, junit = _stop_inside_the_hang(tmp_path, kill)
+    assert code == -signal.SIGKILL
     _, props, cells = _read(junit)
     assert props[SuiteProp.INTERRUPTED] == "incomplete: 5 of 10 cells run"
     assert Counter(c.id.hop for c in cells) == {"_planted_crash": 5}
     # The hung worker dies with its parent instead of hanging on.
+    assert workers
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and _planted_workers():
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
         time.sleep(0.5)
-    assert not _planted_workers()
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
 
 
-def _planted_workers() -> list[str]:
-    """Command lines of live suite workers running planted cases (Linux /proc)."""
+def _children(pid: int) -> list[int]:
+    """Pids of the live children of ``pid`` (Linux /proc)."""
     found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+    for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
             continue
-        if "suites.worker" in text and "_planted" in text:
-            found.append(text)
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
     return found
 
 
