@@ -477,7 +477,7 @@ def resolve_page(report: Report) -> PageView:
         hops=tuple(sorted({cell_id.hop for cell_id in groups})),
         modes=tuple(dict.fromkeys(Option(str(b.mode), MODE_MEANING[b.mode]) for b in matrix)),
         devices=tuple(dict.fromkeys(str(b.device) for b in matrix)),
-        builds=tuple(dict.fromkeys(t.build for t in report.targets)),
+        builds=tuple(dict.fromkeys(t.family for t in report.targets)),
         statuses=tuple(statuses),
         blocks=tuple(
             BlockView(
@@ -499,7 +499,7 @@ def resolve_page(report: Report) -> PageView:
         data={
             "statuses": [list(code) for code in _CODES],
             "targets": [
-                [t.id, t.build, t.torch_version, _first_line(t.env_error)] for t in report.targets
+                [t.id, t.family, t.torch_version, _first_line(t.env_error)] for t in report.targets
             ],
             "blocks": data.blocks,
             "results": data.results,
