@@ -3,8 +3,8 @@
 Pure: targets (in column order), cells and the behaviour table in, ``Facts`` out.
 Statuses fall into three groups: passing (pass, xpass), not measured
 (skip, env-error: nothing ran, so nothing changed) and the rest, failing.
-"since" and changes follow each build's versions; targets that could not be
-installed (env-error) take no part in them.
+"since" and changes follow each build family's versions (cu124 and cu128 are
+both cuda); targets that could not be installed (env-error) take no part in them.
 """
 
 from __future__ import annotations

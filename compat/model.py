@@ -101,7 +101,7 @@ class Change:
 
 @dataclass(frozen=True)
 class RowSince:
-    """The first target of a build from which a row passes for good."""
+    """The first target of a build family from which a row passes for good."""
 
     cell: CellId
     build: str

@@ -193,7 +193,7 @@ def changes_line(report: Report, strong: str = "") -> str:
     kinds = dict(change_counts(report))
     regressions = plural(kinds[ChangeKind.REGRESSION], "regression")
     fixes = plural(kinds[ChangeKind.FIX], "fix")
-    return f"{strong}{regressions}{strong}, {fixes} between consecutive versions of a build."
+    return f"{strong}{regressions}{strong}, {fixes} between consecutive versions of a build family."
 
 
 def aot_strictness(target: TargetInfo) -> str:
@@ -396,7 +396,7 @@ def _changes(report: Report) -> list[str]:
     order = {ChangeKind.REGRESSION: 0, ChangeKind.FIX: 1}
     changes = sorted(report.facts.changes, key=lambda c: order[c.kind])
     if not changes:
-        return [*lines, "None between consecutive versions of a build.", ""]
+        return [*lines, "None between consecutive versions of a build family.", ""]
     rows = [
         [
             "🔻 regression" if c.kind is ChangeKind.REGRESSION else "🔺 fix",
