@@ -15,7 +15,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -23,6 +23,7 @@ from pathlib import Path
 from compat.errors import ArtifactError
 from compat.junit import format_env_error
 from compat.load import gc_paused
+from compat.parallel import Forked, can_fork
 
 DEFAULT_ROOT = Path("reports")
 JSON_NAME = "report.json"
@@ -31,6 +32,10 @@ HTML_NAME = "report.html"
 JUNIT_NAME = "junit.xml"
 INDEX_NAME = "index.md"
 HASH_LENGTH = 12
+# Written by a second process where the machine has a second CPU: after report.json
+# (whose hash decides whether anything else is written), these two take about as
+# long as report.html does on a big matrix.
+HELPER_WRITES = (JUNIT_NAME, MD_NAME)
 _FOLDER = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2})-(?P<hash>[0-9a-f]+)$")
 
 
@@ -70,7 +75,9 @@ def find_report(root: Path, digest: str) -> Path | None:
 Chunks = Callable[[], Iterable[str]]  # a renderer: its text, in pieces
 
 
-def write_report(root: Path, renderers: Mapping[str, Chunks], today: date) -> Written:
+def write_report(
+    root: Path, renderers: Mapping[str, Chunks], today: date, parallel: bool | None = None
+) -> Written:
     """Write each renderer's text into a new folder under ``root``, report.json first.
 
     Texts are streamed to disk piece by piece, so a big matrix never holds a
@@ -78,9 +85,13 @@ def write_report(root: Path, renderers: Mapping[str, Chunks], today: date) -> Wr
     renderers make millions of short-lived acyclic objects; see
     ``compat.load.gc_paused``). report.json's hash names the folder; when a
     folder with that hash exists, nothing else is rendered and it is left as it is.
+    Otherwise the ``HELPER_WRITES`` files are written by a forked process while
+    this one writes the rest (``parallel``: None = where fork and a second CPU exist).
     """
     if JSON_NAME not in renderers:
         raise ValueError(f"write_report needs a {JSON_NAME} renderer")
+    if parallel is None:
+        parallel = can_fork()
     try:
         root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
@@ -98,10 +109,21 @@ def write_report(root: Path, renderers: Mapping[str, Chunks], today: date) -> Wr
             shutil.rmtree(tmp)
             return Written(existing, created=False, files=_files(existing))
         final = root / f"{today.isoformat()}-{digest}"
+        rest = [name for name in renderers if name != JSON_NAME]
+        helped = [name for name in rest if parallel and name in HELPER_WRITES]
         with gc_paused():
-            for name, render in renderers.items():
-                if name != JSON_NAME:
-                    _write_chunks(tmp / name, render())
+            helper = Forked(
+                lambda: _write_all(tmp, [(name, renderers[name]) for name in helped]),
+                f"writing {' and '.join(helped)}",
+                fork=bool(helped),
+            )
+            try:
+                for name in rest:
+                    if name not in helped:
+                        _write_chunks(tmp / name, renderers[name]())
+                helper.result()
+            finally:
+                helper.stop()
         os.chmod(tmp, 0o755)  # mkdtemp makes it private
         os.rename(tmp, final)
     except BaseException as err:
@@ -118,6 +140,11 @@ def write_report(root: Path, renderers: Mapping[str, Chunks], today: date) -> Wr
 
 def _files(folder: Path) -> tuple[str, ...]:
     return tuple(sorted(p.name for p in folder.iterdir() if p.is_file()))
+
+
+def _write_all(folder: Path, renderers: Sequence[tuple[str, Chunks]]) -> None:
+    for name, render in renderers:
+        _write_chunks(folder / name, render())
 
 
 def _write_chunks(path: Path, chunks: Iterable[str]) -> str:

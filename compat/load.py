@@ -36,6 +36,7 @@ from compat.junit import (
     resolve_foreign,
 )
 from compat.model import Cell, Report, SkippedInput, TargetInfo
+from compat.parallel import Forked, can_fork
 from compat.scrub import scrub_credentials, scrub_pairs
 from compat.targets import TargetId
 from suites.behaviours import BUILTIN, Behaviour
@@ -115,7 +116,10 @@ def expand_inputs(paths: Iterable[str], skipped: list[SkippedInput]) -> list[str
     return files
 
 
-def load_file(path: str, cache: ReadCache | None = None) -> tuple[SuiteDoc | SuiteCells, ...] | str:
+Loaded = tuple[SuiteDoc | SuiteCells, ...] | str  # what load_file gives
+
+
+def load_file(path: str, cache: ReadCache | None = None) -> Loaded:
     """The suites of one JUnit file, or why it cannot be used (a sentence).
 
     ``cache`` is shared by the files of one report: their testcases repeat.
@@ -128,6 +132,18 @@ def load_file(path: str, cache: ReadCache | None = None) -> tuple[SuiteDoc | Sui
         return read_suites(data, path, cache)
     except JUnitFileError as err:
         return str(err)
+
+
+def read_files(paths: Iterable[str]) -> Iterator[Loaded]:
+    """``load_file`` of each path in turn, through one ``ReadCache``."""
+    cache = ReadCache()
+    for path in paths:
+        yield load_file(path, cache)
+
+
+def _later(helper: Forked[list[Loaded]]) -> Iterator[Loaded]:
+    """What the helper read, once this process asks for it."""
+    yield from helper.result()
 
 
 @contextlib.contextmanager
@@ -148,8 +164,12 @@ def resolve_report(
     paths: Sequence[str],
     behaviours: tuple[Behaviour, ...] = BUILTIN,
     targets_override: TargetOverrides | None = None,
+    parallel: bool | None = None,
 ) -> Report:
     """Read ``paths`` (files or folders) into one report; ``behaviours`` is the whole table.
+
+    ``parallel``: whether a forked process reads part of the files; None: where fork
+    and a second CPU exist and the files are big enough to be worth it.
 
     Files are merged as they are read (a big matrix never holds two forms of all
     its cells). Foreign files come last: their test names are split against the
@@ -161,19 +181,32 @@ def resolve_report(
     builder = _Builder(behaviours)
     known_hops = set(KNOWN_HOPS)
     foreign: list[tuple[str, SuiteDoc]] = []
-    cache = ReadCache()
+    if parallel is None:
+        parallel = can_fork() and _total_size(files) >= PARALLEL_READ_BYTES
+    # A forked process reads the later files while this one reads the first ones and
+    # merges everything: merging costs about what reading does, so this one reads less.
+    mine = (len(files) + 2) // 3 if parallel else len(files)
+    later = files[mine:]
     with gc_paused():
-        for path in files:
-            result = load_file(path, cache)
-            if isinstance(result, str):
-                skipped.append(SkippedInput(path, scrub_credentials(result)))
-                continue
-            for suite in result:
-                known_hops.update(_registered_hops(dict(suite.properties)))
-                if isinstance(suite, SuiteDoc) and suite.flavour is Flavour.FOREIGN:
-                    foreign.append((path, suite))
-                else:
-                    _add_suite(builder, path, suite, overrides, known_hops, skipped)
+        helper = Forked(
+            lambda: list(read_files(later)),
+            f"reading {len(later)} of the JUnit files",
+            fork=bool(later),
+        )
+        try:
+            results = itertools.chain(read_files(files[:mine]), _later(helper))
+            for path, result in zip(files, results, strict=True):
+                if isinstance(result, str):
+                    skipped.append(SkippedInput(path, scrub_credentials(result)))
+                    continue
+                for suite in result:
+                    known_hops.update(_registered_hops(dict(suite.properties)))
+                    if isinstance(suite, SuiteDoc) and suite.flavour is Flavour.FOREIGN:
+                        foreign.append((path, suite))
+                    else:
+                        _add_suite(builder, path, suite, overrides, known_hops, skipped)
+        finally:
+            helper.stop()
         for path, suite in foreign:
             _add_suite(builder, path, suite, overrides, known_hops, skipped)
         if not builder.targets:
@@ -190,9 +223,20 @@ def resolve_report(
             facts=facts,
         )
         remember_index(report, index)
-        del builder, cache
+        del builder
         _age_objects()
     return report
+
+
+PARALLEL_READ_BYTES = 16 << 20  # below this, forking costs more than it saves
+
+
+def _total_size(files: Sequence[str]) -> int:
+    total = 0
+    for path in files:
+        with contextlib.suppress(OSError):  # reported when it is read
+            total += os.path.getsize(path)
+    return total
 
 
 def _age_objects() -> None:
@@ -391,6 +435,7 @@ class _Builder:
         # By the address of a result's properties tuple: results that share that object
         # are equal but for their time (compat.junit reads repeated testcases so).
         self._payloads: dict[int, _Payload] = {}
+        self._by_value: dict[tuple[object, ...], _Payload] = {}
         self.results: list[Cell] = []  # the first cell of each payload
 
     def add_target(self, info: TargetInfo) -> None:
@@ -417,6 +462,15 @@ class _Builder:
         return got
 
     def _payload(self, r: CellResult) -> _Payload:
+        # Equal results read into other objects (by a forked reader, or after the read
+        # cache filled up) share the payload too, so the distinct results, and the
+        # report's text, do not depend on how the files were read.
+        value = (r.key, r.status, r.error_type, r.message, r.signature, r.properties, r.asserted)
+        same = self._by_value.get(value)
+        if same is not None:
+            payload = same._replace(raw=r.properties)
+            self._payloads[id(r.properties)] = payload
+            return payload
         row = self.rows.get(r.key)
         if row is None:
             applicable = self.tagger.applicable(r.id.hop, r.id.mode)
@@ -453,6 +507,7 @@ class _Builder:
         if len(self._payloads) >= self.PAYLOADS_LIMIT:
             self._payloads.clear()
         self._payloads[id(r.properties)] = payload  # payload.raw keeps that address its own
+        self._by_value[value] = payload
         return payload
 
     def add_cells(
