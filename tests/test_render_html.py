@@ -20,7 +20,7 @@ from report_fixtures import (
 )
 
 from compat.model import Report
-from compat.render_html import render_html
+from compat.render_html import _compact_json, render_html
 from compat.render_md import resolve_matrix
 from suites.schema import Status
 
@@ -323,3 +323,16 @@ def test_empty_report() -> None:
         "targets": [],
         "time": [],
     }
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"time": [0.1, None, 2.5e-07, 3.0] * 500, "result": list(range(2000)), "b": {"x": [1]}},
+        {"time": [float("nan"), 1.0] * 1000},  # json's NaN, not repr's nan
+        {"flags": [True, False] * 1000, "mixed": [1, "a"] * 1000},
+    ],
+)
+def test_page_data_is_the_json_that_json_dumps_writes(data: dict[str, object]) -> None:
+    expected = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert _compact_json(data) == expected
