@@ -1,9 +1,10 @@
 """A second CPU for a big report: one call run in a forked process, its value sent back.
 
-Reading a big matrix and writing its report are each split in two halves;
-the forked half starts with the parent's memory as it is (no pickling of
+Reading a big matrix and writing its report are each split in two parts;
+the forked part starts with the parent's memory as it is (no pickling of
 inputs: the report, the renderers), and only its value comes back, pickled.
-Where fork or a second CPU is missing, ``Forked`` runs the call in place.
+Callers ask ``can_fork`` first; where it says no, ``Forked(..., fork=False)``
+runs the call in place when its result is asked for.
 """
 
 from __future__ import annotations
