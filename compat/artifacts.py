@@ -32,9 +32,8 @@ HTML_NAME = "report.html"
 JUNIT_NAME = "junit.xml"
 INDEX_NAME = "index.md"
 HASH_LENGTH = 12
-# Written by a second process where the machine has a second CPU: after report.json
-# (whose hash decides whether anything else is written), these two take about as
-# long as report.html does on a big matrix.
+# Written by a second process where the machine has a second CPU, from the start: on a
+# big matrix these two take about as long as report.json and report.html together.
 HELPER_WRITES = (JUNIT_NAME, MD_NAME)
 _FOLDER = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2})-(?P<hash>[0-9a-f]+)$")
 
@@ -84,9 +83,11 @@ def write_report(
     whole rendering in memory, and without cyclic garbage collection (the
     renderers make millions of short-lived acyclic objects; see
     ``compat.load.gc_paused``). report.json's hash names the folder; when a
-    folder with that hash exists, nothing else is rendered and it is left as it is.
-    Otherwise the ``HELPER_WRITES`` files are written by a forked process while
-    this one writes the rest (``parallel``: None = where fork and a second CPU exist).
+    folder with that hash exists, it is left as it is and nothing of this run
+    stays behind. With ``parallel`` (None: where fork and a second CPU exist),
+    a forked process writes the ``HELPER_WRITES`` files from the start, while
+    this one writes report.json and then the rest; without it, nothing but
+    report.json is rendered before the hash is known.
     """
     if JSON_NAME not in renderers:
         raise ValueError(f"write_report needs a {JSON_NAME} renderer")
@@ -101,23 +102,26 @@ def write_report(
             "--out or fix its permissions."
         ) from err
     final: Path | None = None
+    rest = [name for name in renderers if name != JSON_NAME]
+    helped = [name for name in rest if parallel and name in HELPER_WRITES]
     try:
         with gc_paused():
-            digest = _write_chunks(tmp / JSON_NAME, renderers[JSON_NAME]())[:HASH_LENGTH]
-        existing = find_report(root, digest)
-        if existing is not None:
-            shutil.rmtree(tmp)
-            return Written(existing, created=False, files=_files(existing))
-        final = root / f"{today.isoformat()}-{digest}"
-        rest = [name for name in renderers if name != JSON_NAME]
-        helped = [name for name in rest if parallel and name in HELPER_WRITES]
-        with gc_paused():
+            # The helper starts at once: its files take as long as report.json and
+            # report.html together, and where report.json's hash finds the report
+            # already there, it is stopped and what it wrote is removed.
             helper = Forked(
                 lambda: _write_all(tmp, [(name, renderers[name]) for name in helped]),
                 f"writing {' and '.join(helped)}",
                 fork=bool(helped),
             )
             try:
+                digest = _write_chunks(tmp / JSON_NAME, renderers[JSON_NAME]())[:HASH_LENGTH]
+                existing = find_report(root, digest)
+                if existing is not None:
+                    helper.stop()
+                    shutil.rmtree(tmp)
+                    return Written(existing, created=False, files=_files(existing))
+                final = root / f"{today.isoformat()}-{digest}"
                 for name in rest:
                     if name not in helped:
                         _write_chunks(tmp / name, renderers[name]())

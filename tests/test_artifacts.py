@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
@@ -52,11 +54,34 @@ def test_same_content_is_never_rewritten(tmp_path: Path) -> None:
     marker = first.folder / "report.md"
     marker.write_text("edited by hand\n")
     renderers = {**_renderers("{}\n"), "report.md": _never}
-    again = write_report(root, renderers, DAY2)  # another day, same content: the same folder
-    assert not again.created
-    assert again.folder == first.folder
-    assert marker.read_text() == "edited by hand\n"
-    assert len(report_folders(root)) == 1
+    # Another day, same content: the same folder. In one process nothing but
+    # report.json is rendered; a helper process may have started on the rest, and
+    # is stopped.
+    for parallel in (False, True):
+        again = write_report(root, renderers, DAY2, parallel)
+        assert not again.created
+        assert again.folder == first.folder
+        assert marker.read_text() == "edited by hand\n"
+        assert sorted(p.name for p in root.iterdir()) == [first.folder.name, INDEX_NAME]
+
+
+def test_a_helper_started_on_an_existing_report_is_stopped(tmp_path: Path) -> None:
+    root = tmp_path / "reports"
+    first = _write(root, "{}\n", DAY1)
+    pid_file = tmp_path / "helper.pid"
+
+    def slow() -> list[str]:  # would hold the helper for a minute
+        pid_file.write_text(str(os.getpid()))
+        time.sleep(60)
+        return ["<testsuites />\n"]
+
+    renderers = {**_renderers("{}\n"), "junit.xml": slow}
+    again = write_report(root, renderers, DAY2, parallel=True)
+    assert again.folder == first.folder and not again.created
+    assert sorted(p.name for p in root.iterdir()) == [first.folder.name, INDEX_NAME]
+    if pid_file.exists():  # it had started: it is gone now, not left sleeping
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(pid_file.read_text()), 0)
 
 
 def _never() -> list[str]:
