@@ -2,17 +2,18 @@
 
 Writes suite-format JUnit files (laid out as ``python -m suites`` writes
 them: indented, one property per line) for N targets x C cases x M modes
-into a temporary folder, then, for each N, runs one fresh subprocess that
-does what ``python -m compat report`` does: ``compat.load.resolve_report``,
+into a temporary folder, then, for each N, runs fresh subprocesses that
+do what ``python -m compat report`` does: ``compat.load.resolve_report``,
 then ``compat.artifacts.write_report`` of all four files into a temporary
 folder, with their forked helper processes where the machine has a second
-CPU. At the largest N it runs once more with ``parallel=False`` (one
-process), for the ratio. It prints wall and CPU seconds (CPU of the helpers
-included), the peak memory of the process and its helpers together
-(proportional set size, sampled every 10 ms from outside), their peak RSS,
-the sizes written, how the figures grow from one N to the next, and how fast
-this machine runs a fixed Python loop at the time (it varies, on a shared VM,
-by up to x1.7 within an hour): compare ratios measured in one run.
+CPU. At the largest N it runs again with ``parallel=False`` (one process),
+for the ratio. It prints wall and CPU seconds (CPU of the helpers included),
+the peak memory of the process and its helpers together (proportional set
+size, sampled every 10 ms from outside, in a run of its own: sampling slows
+the work), their peak RSS, the sizes written, how the figures grow from one
+N to the next, and how fast this machine runs a fixed Python loop at the
+time (it varies, on a shared VM, by up to x3.7 within an hour): compare
+ratios measured in one run.
 
     python bench/bench_report.py                       # 50, 100, 200 targets x 500 x 5
     python bench/bench_report.py --repeat 3            # least of 3 runs: for a busy machine
@@ -251,14 +252,22 @@ def _pss_mb(pid: int) -> float:
 
 
 def measure(files: list[str], parallel: bool, profile: bool, repeat: int = 1) -> dict[str, Any]:
-    """``child`` in fresh interpreters, ``repeat`` times: the least time of each stage,
-    the largest memory (a shared machine adds to the times, never takes away)."""
-    runs = [_measure_once(files, parallel, profile) for _ in range(repeat)]
+    """``child`` in fresh interpreters: ``repeat`` timed runs (the least time of each
+    stage counts: a shared machine adds to the times, never takes away), then one run
+    whose memory is sampled (the largest memory of all runs counts).
+
+    Time and memory come from separate runs: reading the PSS of three processes takes
+    about 12 ms (the kernel walks their page tables), so sampling every 10 ms keeps a
+    third process busy on a 2-CPU machine and made the timed work 20-40% slower.
+    """
+    runs = [_measure_once(files, parallel, profile, sample=False) for _ in range(repeat)]
+    runs.append(_measure_once(files, parallel, False, sample=True))
     best = runs[0]
-    for run in runs[1:]:
+    for run in runs[1:-1]:
         for kind in ("wall", "cpu"):
             for stage, value in run[kind].items():
                 best[kind][stage] = min(best[kind][stage], value)
+    for run in runs[1:]:
         best["pss"] = max(best["pss"], run["pss"])
         for who, value in run["rss"].items():
             best["rss"][who] = max(best["rss"][who], value)
@@ -266,8 +275,9 @@ def measure(files: list[str], parallel: bool, profile: bool, repeat: int = 1) ->
     return best
 
 
-def _measure_once(files: list[str], parallel: bool, profile: bool) -> dict[str, Any]:
-    """Runs ``child`` and samples the memory of it and its helpers every 10 ms meanwhile."""
+def _measure_once(files: list[str], parallel: bool, profile: bool, sample: bool) -> dict[str, Any]:
+    """Runs ``child``; with ``sample``, samples the memory of it and its helpers every
+    10 ms meanwhile (its times are then not to be used)."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as listing:
         listing.write("\n".join(files))
     command = [sys.executable, __file__, "--child", listing.name]
@@ -277,9 +287,11 @@ def _measure_once(files: list[str], parallel: bool, profile: bool) -> dict[str, 
         with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
             proc = subprocess.Popen(command, stdout=stdout, stderr=stderr, text=True)
             pss = 0.0
-            while proc.poll() is None:
-                pss = max(pss, _pss_mb(proc.pid))
-                time.sleep(0.01)
+            if sample:
+                while proc.poll() is None:
+                    pss = max(pss, _pss_mb(proc.pid))
+                    time.sleep(0.01)
+            proc.wait()
             stdout.seek(0)
             stderr.seek(0)
             out, err = stdout.read(), stderr.read()
