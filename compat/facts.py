@@ -41,6 +41,13 @@ ERRORS = frozenset({Status.FAIL, Status.ERROR, Status.XFAIL, Status.TIMEOUT, Sta
 # A behaviour can neither be confirmed nor ruled out where its cell did not run.
 _UNDECIDED = frozenset({Status.SKIP, Status.MISSING, Status.ENV_ERROR})
 TOP_SIGNATURES = 20
+# Cases named after a HOP's entry point whose registered operator has another name:
+# torch.map runs as map_impl, and a mutating custom op under export as
+# auto_functionalized (auto_functionalized_v2 in later versions). A case covers them.
+RUNS_AS: Mapping[str, tuple[str, ...]] = {
+    "map": ("map_impl",),
+    "auto_functionalize": ("auto_functionalized", "auto_functionalized_v2"),
+}
 T = TypeVar("T")
 
 
@@ -379,6 +386,7 @@ def resolve_inventory(
         for hop in t.registered_hops:
             registered[hop].append(t.id)
     covered = {cell_id.hop for cell_id in groups}
+    covered.update(op for hop in list(covered) for op in RUNS_AS.get(hop, ()))
     return tuple(
         InventoryRow(hop=hop, registered_in=tuple(registered[hop]), covered=hop in covered)
         for hop in sorted(registered)

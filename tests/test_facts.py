@@ -265,6 +265,15 @@ def test_inventory_and_signatures() -> None:
         ("map_impl", ("2.6.0-cpu", "2.9.1-cpu"), False),
         ("while_loop", ("2.6.0-cpu", "2.9.1-cpu"), True),
     ]
+    # A map case covers map_impl, the operator torch.map runs as.
+    with_map = [*cells, _cell("2.9.1-cpu", "catalog:map.simple/aot[cpu]", P)]
+    inventory = resolve_facts(targets, with_map, ()).inventory
+    assert [(i.hop, i.covered) for i in inventory] == [
+        ("cond", True),
+        ("foreach_map", False),
+        ("map_impl", True),
+        ("while_loop", True),
+    ]
     assert [(s.signature, s.count, s.cells) for s in facts.signatures] == [
         (
             sig_a,
