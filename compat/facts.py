@@ -9,13 +9,15 @@ both cuda); targets that could not be installed (env-error) take no part in them
 
 from __future__ import annotations
 
+import collections
 import itertools
 import operator
 import weakref
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from itertools import repeat
+from typing import Any, TypeVar, cast, overload
 
 from compat.model import (
     BehaviourRow,
@@ -66,7 +68,7 @@ def resolve_facts(
     return Facts(
         since=resolve_since(targets, rows),
         changes=resolve_changes(targets, rows, column),
-        behaviours=resolve_behaviour_rows(targets, index.groups, behaviours),
+        behaviours=resolve_behaviour_rows(targets, index, behaviours),
         inventory=resolve_inventory(targets, index.groups),
         signatures=resolve_signatures(index, column),
     )
@@ -85,12 +87,12 @@ def _rows(targets: Sequence[TargetInfo], index: CellIndex) -> Rows:
     ids = [t.id for t in targets]
     status_of = list(map(_STATUS, index.results))
     rows: Rows = {}
-    for cell_id, cells in index.groups.items():
+    for cell_id in index.groups:
         statuses = list(map(status_of.__getitem__, index.result_of[id(cell_id)]))
         if id(cell_id) in index.complete:  # the usual row: every target, in column order
             rows[cell_id] = statuses
         else:
-            by_target = dict(zip(map(_TARGET, cells), statuses, strict=True))
+            by_target = dict(zip(index.targets[id(cell_id)], statuses, strict=True))
             rows[cell_id] = list(map(by_target.get, ids))
     return rows
 
@@ -102,7 +104,7 @@ def cell_order(cell_id: CellId) -> tuple[str, str, str, str, str]:
     return (i.source.value, i.hop, i.variant, i.mode.value, i.device.value)
 
 
-Groups = dict[CellId, list[Cell]]  # cell id -> its cells, ids sorted
+Groups = dict[CellId, Sequence[Cell]]  # cell id -> its cells, ids sorted
 
 
 def group_by_cell(cells: Iterable[Cell]) -> Groups:
@@ -113,7 +115,7 @@ def group_by_cell(cells: Iterable[Cell]) -> Groups:
     compares addresses, where hashing a ``CellId`` would cost far more. Equal
     ids from separate runs are then merged.
     """
-    merged: Groups = {}
+    merged: dict[CellId, list[Cell]] = {}
     for cell_id, run in itertools.groupby(cells, _ID):
         group = merged.get(cell_id)
         if group is None:
@@ -141,6 +143,7 @@ class CellIndex:
     result_of: dict[int, list[int]]  # id(cell id of groups) -> index in results, per cell
     complete: set[int]  # id(cell id) of groups with a cell per target, in column order
     times: dict[int, list[float]]  # id(cell id of groups) -> time, per cell
+    targets: dict[int, list[str]]  # id(cell id of groups) -> target id, per cell
 
 
 def resolve_index(targets: Sequence[TargetInfo], cells: Iterable[Cell]) -> CellIndex:
@@ -151,11 +154,14 @@ def resolve_index(targets: Sequence[TargetInfo], cells: Iterable[Cell]) -> CellI
     results: list[Cell] = []
     result_of: dict[int, list[int]] = {}
     complete: set[int] = set()
-    for cell_id, cells in groups.items():
-        if list(map(_TARGET, cells)) == ids:
+    on: dict[int, list[str]] = {}
+    for cell_id, row_cells in groups.items():
+        on[id(cell_id)] = list(map(_TARGET, row_cells))
+        if on[id(cell_id)] == ids:
             complete.add(id(cell_id))
+            on[id(cell_id)] = ids
         row = result_of[id(cell_id)] = []
-        for cell in cells:
+        for cell in row_cells:
             # Properties tuples stay alive in the report: their address is a fair key.
             key = (
                 cell.status,
@@ -171,7 +177,110 @@ def resolve_index(targets: Sequence[TargetInfo], cells: Iterable[Cell]) -> CellI
                 results.append(cell)
             row.append(index)
     times = {id(cell_id): list(map(_TIME, cells)) for cell_id, cells in groups.items()}
-    return CellIndex(groups, results, result_of, complete, times)
+    return CellIndex(groups, results, result_of, complete, times, on)
+
+
+_new = object.__new__
+_set = object.__setattr__
+_setitem = dict.__setitem__
+_drain: Callable[[Iterable[Any]], None] = collections.deque(maxlen=0).extend  # runs one
+_FIELDS = operator.attrgetter("__dict__")
+
+
+class RowCells(Sequence[Cell]):
+    """One row's cells, in column order, made from its results when first looked at.
+
+    The cells of a big matrix are a few distinct results apart from their
+    target and time (see ``CellIndex``), and facts and renderers work from
+    those: a row's ``Cell`` objects are made only where something asks for
+    them (a row that misses a target, a test), as pickle and ``copy.copy``
+    make one: a new object given a copy of its result's field dict with
+    target and time filled in.
+    """
+
+    __slots__ = ("_cells", "_results", "_targets", "_times", "_which")
+
+    def __init__(
+        self, results: list[Cell], which: list[int], targets: list[str], times: list[float]
+    ) -> None:
+        self._results, self._which, self._targets, self._times = results, which, targets, times
+        self._cells: list[Cell] | None = None
+
+    def __len__(self) -> int:
+        return len(self._which)
+
+    @overload
+    def __getitem__(self, index: int) -> Cell: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Cell]: ...
+    def __getitem__(self, index: int | slice) -> Cell | Sequence[Cell]:
+        return self.cells()[index]
+
+    def __iter__(self) -> Iterator[Cell]:
+        return iter(self.cells())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (RowCells, list, tuple)):
+            return self.cells() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"RowCells({self.cells()!r})"
+
+    def cells(self) -> list[Cell]:
+        """The row's cells, made on the first call."""
+        if self._cells is None:
+            fields = list(map(dict.copy, map(_FIELDS, map(self._results.__getitem__, self._which))))
+            _drain(map(_setitem, fields, repeat("target"), self._targets))
+            _drain(map(_setitem, fields, repeat("time"), self._times))
+            cells = list(map(_new, repeat(Cell, len(fields))))
+            _drain(map(_set, cells, repeat("__dict__"), fields))
+            self._cells = cells
+        return self._cells
+
+
+class ReportCells(Sequence[Cell]):
+    """Every cell of a report (its rows' cells, in order), made when first looked at.
+
+    ``len`` needs none of them: ``python -m compat report`` renders a big
+    matrix without ever making its 500k ``Cell`` objects.
+    """
+
+    __slots__ = ("_all", "_rows")
+
+    def __init__(self, rows: Iterable[Sequence[Cell]]) -> None:
+        self._rows = list(rows)
+        self._all: tuple[Cell, ...] | None = None
+
+    def __len__(self) -> int:
+        return sum(map(len, self._rows))
+
+    @overload
+    def __getitem__(self, index: int) -> Cell: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Cell]: ...
+    def __getitem__(self, index: int | slice) -> Cell | Sequence[Cell]:
+        return self.cells()[index]
+
+    def __iter__(self) -> Iterator[Cell]:
+        return itertools.chain.from_iterable(self._rows)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (ReportCells, list, tuple)):
+            return self.cells() == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ReportCells({self.cells()!r})"
+
+    def cells(self) -> tuple[Cell, ...]:
+        if self._all is None:
+            self._all = tuple(itertools.chain.from_iterable(self._rows))
+        return self._all
 
 
 _MEMOS: dict[int, dict[str, Any]] = {}  # by the address of a live report
@@ -301,33 +410,33 @@ def resolve_changes(
 
 def resolve_behaviour_rows(
     targets: Sequence[TargetInfo],
-    groups: Mapping[CellId, Sequence[Cell]],
+    index: CellIndex,
     behaviours: tuple[Behaviour, ...],
 ) -> tuple[BehaviourRow, ...]:
-    """Per behaviour: its verdict in every target, and when it was seen and gone.
-
-    ``groups``: the cells per cell id (``group_by_cell``).
-    """
+    """Per behaviour: its verdict in every target, and when it was seen and gone."""
     # (behaviour, target) -> statuses of its applicable cells, and the cells reproducing it
     statuses: dict[tuple[str, str], set[Status]] = defaultdict(set)
-    reproduced: dict[tuple[str, str], list[Cell]] = defaultdict(list)
+    reproduced: dict[tuple[str, str], list[str]] = defaultdict(list)
     applicable_to: dict[tuple[str, str], list[Behaviour]] = {}
-    for cell_id, cells in groups.items():
+    for cell_id in index.groups:
         key = (cell_id.hop, cell_id.mode.value)
         applicable = applicable_to.get(key)
         if applicable is None:
             applicable = applicable_to[key] = [b for b in behaviours if b.applies_to(*key)]
-        for cell in cells if applicable else ():
+        if not applicable:
+            continue
+        label = str(cell_id)
+        which, on = index.result_of[id(cell_id)], index.targets[id(cell_id)]
+        for result, target in zip(map(index.results.__getitem__, which), on, strict=True):
             for b in applicable:
-                if b.id in cell.behaviours:
-                    reproduced[b.id, cell.target].append(cell)
-                elif b.properties and not _has_properties(cell, b):
+                if b.id in result.behaviours:
+                    reproduced[b.id, target].append(f"{target}/{label}")
+                elif b.properties and not _has_properties(result, b):
                     continue  # the cell does not record what this behaviour looks at
-                statuses[b.id, cell.target].add(cell.status)
+                statuses[b.id, target].add(result.status)
     column = {t.id: i for i, t in enumerate(targets)}
     by_version = sorted(targets, key=lambda t: (t.version, column[t.id]))
     rows: list[BehaviourRow] = []
-    label = _Labels()
     for b in behaviours:
         verdicts = {
             t.id: _verdict(t, statuses[b.id, t.id], bool(reproduced[b.id, t.id])) for t in targets
@@ -350,7 +459,7 @@ def resolve_behaviour_rows(
                 last_seen=seen[-1] if seen else None,
                 absent_since=absent_since,
                 still_present=bool(ran) and verdicts[ran[-1]] is Verdict.REPRODUCED,
-                cells=tuple(label(c) for c in hits),
+                cells=tuple(hits),
             )
         )
     return tuple(rows)
@@ -400,39 +509,25 @@ def resolve_signatures(
     signed = {
         i for i, r in enumerate(index.results) if r.signature is not None and r.status in ERRORS
     }
-    hits: dict[str, list[Cell]] = defaultdict(list)
-    for cell_id, cells in index.groups.items():
-        results = index.result_of[id(cell_id)]
-        if signed.isdisjoint(results):
+    # signature -> (column, "target/cell id") of each cell it hits, in cell id order
+    hits: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for cell_id in index.groups:
+        which = index.result_of[id(cell_id)]
+        if signed.isdisjoint(which):
             continue  # the usual row: no error at all
-        for cell, i in zip(cells, results, strict=True):
+        label = str(cell_id)
+        for i, target in zip(which, index.targets[id(cell_id)], strict=True):
             if i in signed:
-                hits[index.results[i].signature].append(cell)  # type: ignore[index]
+                hit = (column.get(target, -1), f"{target}/{label}")
+                hits[index.results[i].signature].append(hit)  # type: ignore[index]
     counts = Counter({sig: len(cs) for sig, cs in hits.items()})
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:top]
-    label = _Labels()
     return tuple(
         SignatureRow(
             signature=sig,
             count=count,
-            cells=tuple(
-                label(c)
-                # cells come sorted by cell id; a stable sort by column keeps that within one
-                for c in sorted(hits[sig], key=lambda c: column.get(c.target, -1))
-            ),
+            # a stable sort by column keeps the cell id order within one
+            cells=tuple(label for _, label in sorted(hits[sig], key=operator.itemgetter(0))),
         )
         for sig, count in ranked
     )
-
-
-class _Labels:
-    """``"target/cell id"`` of cells, formatting each ``CellId`` object once."""
-
-    def __init__(self) -> None:
-        self._ids: dict[int, tuple[CellId, str]] = {}
-
-    def __call__(self, cell: Cell) -> str:
-        got = self._ids.get(id(cell.id))
-        if got is None or got[0] is not cell.id:
-            got = self._ids[id(cell.id)] = (cell.id, str(cell.id))
-        return f"{cell.target}/{got[1]}"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import dataclasses
 import gc
 import itertools
 import operator
@@ -24,7 +23,15 @@ from packaging.version import InvalidVersion, Version
 
 from compat.behaviours import Tagger, merge_tags
 from compat.errors import InputError, JUnitFileError, TargetError
-from compat.facts import CellIndex, Groups, cell_order, remember_index, resolve_facts
+from compat.facts import (
+    CellIndex,
+    Groups,
+    ReportCells,
+    RowCells,
+    cell_order,
+    remember_index,
+    resolve_facts,
+)
 from compat.junit import (
     KNOWN_HOPS,
     CellResult,
@@ -380,17 +387,17 @@ def _target_info(
 
 
 _DROPPED_PROPS = frozenset({Prop.BEHAVIOURS.value})  # re-matched, never copied
-_CELL_FIELDS = tuple(f.name for f in dataclasses.fields(Cell))
 
 
 @dataclass
 class _Row:
-    """One cell id across targets: its shared ``CellId`` and the behaviours that may apply."""
+    """One cell id across targets: its shared ``CellId``, the behaviours that may apply,
+    and per cell (in the order the targets were added) its result, target and time."""
 
     id: CellId
     applicable: tuple[Behaviour, ...]
-    cells: list[Cell]
     results: list[int]  # per cell: the index of its result in _Builder.results
+    targets: list[str]  # per cell
     times: list[float]  # per cell
 
 
@@ -398,24 +405,19 @@ class _Payload(NamedTuple):
     """What a result becomes in the report, less its target and time."""
 
     raw: tuple[tuple[str, str], ...]  # the result's own properties object (kept alive)
-    fields: dict[str, object]  # a Cell's fields, target and time to be filled in
-    add_cell: Callable[[Cell], None]  # to its row
     add_result: Callable[[int], None]  # to its row
+    add_target: Callable[[str], None]  # to its row
     add_time: Callable[[float], None]  # to its row
     result: int  # its index in _Builder.results
 
 
-_new = object.__new__
-_set = object.__setattr__
-_setitem = dict.__setitem__
 _drain: Callable[[Iterable[Any]], None] = collections.deque(maxlen=0).extend  # runs one
 _TIME = operator.attrgetter("time")
 _PROPERTIES = operator.itemgetter(6)  # of a CellResult
-_FIELDS = operator.itemgetter(1)  # of a _Payload
-_ADD_CELL = operator.itemgetter(2)
-_ADD_RESULT = operator.itemgetter(3)
-_ADD_TIME = operator.itemgetter(4)
-_RESULT = operator.itemgetter(5)
+_ADD_RESULT = operator.itemgetter(1)  # of a _Payload
+_ADD_TARGET = operator.itemgetter(2)
+_ADD_TIME = operator.itemgetter(3)
+_RESULT = operator.itemgetter(4)
 
 
 class _Builder:
@@ -494,12 +496,10 @@ class _Builder:
             self._text(r.signature),
             props,
         )
-        fields = {f: getattr(cell, f) for f in _CELL_FIELDS}
         payload = _Payload(
             r.properties,
-            fields,
-            row.cells.append,
             row.results.append,
+            row.targets.append,
             row.times.append,
             len(self.results),
         )
@@ -516,27 +516,19 @@ class _Builder:
         """Add one target's cells (a file states each cell once); ``times``: theirs, where
         not the results' own.
 
-        The hot loop of a big matrix, as C-level passes over the file's results.
-        A ``Cell`` is made as pickle and ``copy.copy`` make one: a new object
-        given its field dict, here a copy of its payload's with target and time
-        filled in. That is a third of the time of the frozen dataclass's
-        ``__init__`` (one ``object.__setattr__`` per field), for about 180 bytes
-        more per cell (tests/test_load.py checks that such cells equal
-        constructed ones).
+        The hot loop of a big matrix, as C-level passes over the file's results:
+        each cell becomes its result's index, its target and its time in its row
+        (``Cell`` objects are made only where asked for: ``compat.facts.RowCells``).
         """
         # The payloads hold their properties tuples, so a live address is a match.
         found = list(map(self._payloads.get, map(id, map(_PROPERTIES, results))))
-        if None in found:
-            found = [p or self._payload(r) for p, r in zip(found, results, strict=True)]
+        if None in found:  # the new results of this file, looked for in C
+            for i in itertools.compress(range(len(found)), map(operator.not_, found)):
+                found[i] = self._payload(results[i])
         payloads = cast(list[_Payload], found)
-        fields = list(map(dict.copy, map(_FIELDS, payloads)))
-        _drain(map(_setitem, fields, repeat("target"), repeat(target)))
-        times = list(map(_TIME, results) if times is None else times)
-        _drain(map(_setitem, fields, repeat("time"), times))
-        cells = list(map(_new, repeat(Cell, len(fields))))
-        _drain(map(_set, cells, repeat("__dict__"), fields))
-        _drain(map(operator.call, map(_ADD_CELL, payloads), cells))
+        times = map(_TIME, results) if times is None else times
         _drain(map(operator.call, map(_ADD_RESULT, payloads), map(_RESULT, payloads)))
+        _drain(map(operator.call, map(_ADD_TARGET, payloads), repeat(target)))
         _drain(map(operator.call, map(_ADD_TIME, payloads), times))
 
     def ordered_targets(self) -> tuple[TargetInfo, ...]:
@@ -551,33 +543,33 @@ class _Builder:
             )
         )
 
-    def ordered_cells(self, targets: Sequence[TargetInfo]) -> tuple[tuple[Cell, ...], CellIndex]:
-        """Sorted by cell id, then target column; and their ``CellIndex``."""
+    def ordered_cells(self, targets: Sequence[TargetInfo]) -> tuple[ReportCells, CellIndex]:
+        """Every cell, sorted by cell id, then target column; and their ``CellIndex``."""
         column = {t.id: i for i, t in enumerate(targets)}
+        ids = [t.id for t in targets]
         # A row with a cell in every target holds them in the order the targets were
         # added: one permutation puts every such row into column order.
         added = [column[t.id] for t in self.targets]
         by_column = sorted(range(len(added)), key=added.__getitem__)
+        permute = operator.itemgetter(*by_column) if len(by_column) > 1 else None
         full = len(added)
         groups: Groups = {}
         result_of: dict[int, list[int]] = {}
+        row_targets: dict[int, list[str]] = {}
         complete: set[int] = set()
         times: dict[int, list[float]] = {}
         for row in sorted(self.rows.values(), key=lambda r: cell_order(r.id)):
-            cells = row.cells
-            if len(cells) == full:
-                order = by_column
-                complete.add(id(row.id))
+            key = id(row.id)
+            if len(row.results) == full:
+                pick = permute
+                complete.add(key)
+                row_targets[key] = ids
             else:
-                order = sorted(range(len(cells)), key=lambda i: column[cells[i].target])
-            pick = operator.itemgetter(*order) if len(order) > 1 else None
-            if pick is None:
-                groups[row.id] = list(cells)
-                result_of[id(row.id)] = list(row.results)
-                times[id(row.id)] = list(row.times)
-            else:
-                groups[row.id] = list(pick(cells))
-                result_of[id(row.id)] = list(pick(row.results))
-                times[id(row.id)] = list(pick(row.times))
-        ordered = tuple(itertools.chain.from_iterable(groups.values()))
-        return ordered, CellIndex(groups, self.results, result_of, complete, times)
+                order = sorted(range(len(row.targets)), key=lambda i: column[row.targets[i]])
+                pick = operator.itemgetter(*order) if len(order) > 1 else None
+                row_targets[key] = list(pick(row.targets)) if pick else list(row.targets)
+            result_of[key] = list(pick(row.results)) if pick else list(row.results)
+            times[key] = list(pick(row.times)) if pick else list(row.times)
+            groups[row.id] = RowCells(self.results, result_of[key], row_targets[key], times[key])
+        index = CellIndex(groups, self.results, result_of, complete, times, row_targets)
+        return ReportCells(groups.values()), index

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from packaging.version import Version
@@ -153,7 +154,9 @@ class Report:
     """Every merged cell, its targets in column order, and the derived facts."""
 
     targets: tuple[TargetInfo, ...]  # builds grouped, versions ascending within a build
-    cells: tuple[Cell, ...]  # sorted by (cell id, target column)
+    # Sorted by (cell id, target column); a loaded report's are made when first looked
+    # at (compat.facts.ReportCells), so compare them as sequences.
+    cells: Sequence[Cell]
     behaviours: tuple[Behaviour, ...]  # built-in and user-declared
     skipped_inputs: tuple[SkippedInput, ...] = ()
     facts: Facts = field(default_factory=Facts)

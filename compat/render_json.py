@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import operator
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -97,7 +96,6 @@ def result_data(cell: Cell, extra: dict[str, str] | None = None) -> dict[str, An
 
 _NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 _RESULT = '{}{},"time":{}}}'.format  # head, target, time
-_TARGET = operator.attrgetter("target")
 
 
 def _row_lines(report: Report) -> Iterator[str]:
@@ -112,7 +110,7 @@ def _row_lines(report: Report) -> Iterator[str]:
     heads = [_result_head(cell) for cell in index.results]
     targets = {t.id: _dumps(t.id) for t in report.targets}
     columns = [targets[t.id] for t in report.targets]
-    for cell_id, cells in index.groups.items():
+    for cell_id in index.groups:
         times = index.times[id(cell_id)]
         if all(map(math.isfinite, times)):
             stamps: Iterable[str] = map(repr, times)  # float's repr is json's
@@ -121,7 +119,7 @@ def _row_lines(report: Report) -> Iterator[str]:
         if id(cell_id) in index.complete:
             names: Iterable[str] = columns
         else:
-            names = [targets.get(t) or _dumps(t) for t in map(_TARGET, cells)]
+            names = [targets.get(t) or _dumps(t) for t in index.targets[id(cell_id)]]
         results = map(heads.__getitem__, index.result_of[id(cell_id)])
         row = {
             "device": cell_id.device.value,

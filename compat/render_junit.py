@@ -42,9 +42,9 @@ def iter_junit_report(report: Report) -> Iterator[str]:
             text.head(cell_id.classname, cell_id.name),
             index.result_of[id(cell_id)],
             index.times[id(cell_id)],
-            None if id(cell_id) in index.complete else _positions(cells),
+            None if id(cell_id) in index.complete else _positions(index.targets[id(cell_id)]),
         )
-        for cell_id, cells in index.groups.items()
+        for cell_id in index.groups
     ]
     statuses = [r.status for r in index.results]
     runs = _runs(rows)
@@ -66,10 +66,10 @@ class _Row(NamedTuple):
     positions: dict[str, list[int]] | None
 
 
-def _positions(cells: list[Cell]) -> dict[str, list[int]]:
+def _positions(targets: list[str]) -> dict[str, list[int]]:
     out: dict[str, list[int]] = {}
-    for position, cell in enumerate(cells):
-        out.setdefault(cell.target, []).append(position)
+    for position, target in enumerate(targets):
+        out.setdefault(target, []).append(position)
     return out
 
 

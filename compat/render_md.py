@@ -64,7 +64,7 @@ class MatrixRow:
 
     case: str
     hop: str
-    cells: tuple[Cell | None, ...]  # per block target; None: no result
+    cells: Sequence[Cell | None]  # per block target; None: no result
     since: tuple[RowSince | None, ...]  # per block build; None: no fact for that build
     cell: CellId | None = None  # the row's cell id
     full: bool = False  # a cell in every column: ``cells`` are its group's, in order
@@ -107,11 +107,11 @@ def _resolve_matrix(report: Report) -> tuple[MatrixBlock, ...]:
     every = len(report.targets)
     # Which targets have results on each device, and the rows of each block: one pass.
     with_results: dict[Device, set[str]] = defaultdict(set)
-    by_block: dict[tuple[Mode, Device], list[tuple[CellId, list[Cell]]]] = defaultdict(list)
+    by_block: dict[tuple[Mode, Device], list[tuple[CellId, Sequence[Cell]]]] = defaultdict(list)
     for cell_id, cells in index.groups.items():
         found = with_results[cell_id.device]
         if len(found) < every:  # once every target is in, no row can add one
-            found.update(map(_TARGET, cells))
+            found.update(index.targets[id(cell_id)])
         by_block[cell_id.mode, cell_id.device].append((cell_id, cells))
     devices_of = {
         t.id: _devices(t, {d for d, ids in with_results.items() if t.id in ids})
@@ -129,8 +129,8 @@ def _resolve_matrix(report: Report) -> tuple[MatrixBlock, ...]:
             rows = []
             for cell_id, cells in by_block[mode, device]:
                 full = len(ids) == every and id(cell_id) in index.complete
-                if full or list(map(_TARGET, cells)) == ids:  # a cell in every column
-                    row_cells: tuple[Cell | None, ...] = tuple(cells)
+                if full or index.targets[id(cell_id)] == ids:  # a cell in every column
+                    row_cells: Sequence[Cell | None] = cells  # made only where looked at
                     full = True
                 else:
                     by_target = {c.target: c for c in cells}

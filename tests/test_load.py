@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 from pathlib import Path
 
 import pytest
 
+from compat.__main__ import _renderers
 from compat.errors import InputError, TargetError
 from compat.facts import report_index, resolve_index
 from compat.junit import ReadCache, parse_junit
@@ -221,6 +223,31 @@ def test_loader_index_agrees_with_the_cells() -> None:
         for cell, i in zip(cells, index.result_of[id(cell_id)], strict=True):
             assert result(index.results[i]) == result(cell)
         assert index.times[id(cell_id)] == [c.time for c in cells]
+        assert index.targets[id(cell_id)] == [c.target for c in cells]
+        assert index.targets[id(cell_id)] == fresh.targets[id(cell_id)]
+
+
+def _cells_alive() -> int:
+    return sum(type(o) is Cell for o in gc.get_objects())
+
+
+def test_a_loaded_report_renders_without_making_its_cells(tmp_path: Path) -> None:
+    # Three targets with the same results in every cell but their times: a big
+    # matrix in small. Its cells are made only where something looks at them.
+    text = (SUITE / "hand-2.9.1-cpu.xml").read_text()
+    for n, version in enumerate(("2.9.1", "2.9.2", "2.9.3")):
+        copy = text.replace("2.9.1", version).replace('time="', f'time="{n}')
+        (tmp_path / f"{version}.xml").write_text(copy)
+    before = _cells_alive()
+    report = resolve_report([str(tmp_path)])
+    for render in _renderers(report, print).values():
+        "".join(render())
+    index = report_index(report)
+    assert len(report.cells) == 3 * len(index.groups) > len(index.results)
+    # One per distinct result: none per cell.
+    assert _cells_alive() - before == len(index.results)
+    assert [c.target for c in report.cells[:3]] == ["2.9.1-cpu", "2.9.2-cpu", "2.9.3-cpu"]
+    assert _cells_alive() - before == len(index.results) + len(report.cells)
 
 
 def test_many_files_read_through_one_cache_as_one_by_one(tmp_path: Path) -> None:
