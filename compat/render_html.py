@@ -31,7 +31,7 @@ import json
 import math
 import operator
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from typing import Any, NamedTuple
@@ -81,6 +81,9 @@ _VERDICT_CLASS: Mapping[Verdict, str] = {
 }
 
 TEMPLATE = "report.html.j2"
+# Cells linked per behaviour or signature: a big matrix's most frequent signature hits
+# thousands, more than anyone follows one by one (and 40k links cost 0.3 s).
+MAX_REFS = 50
 
 # Status codes of the matrix data: every status (has a result), then the two ways a
 # column can lack one: no result, or a target that could not be installed.
@@ -323,10 +326,11 @@ def _matrix_data(report: Report, blocks: Sequence[MatrixBlock], keys: _Keys) -> 
 _TIME = operator.attrgetter("time")
 
 
-def _ref_items(labels: Iterable[str], keys: _Keys) -> Markup:
-    """``<li>`` links for "target/cell id" strings (target ids hold no slash), escaped."""
+def _ref_items(labels: Sequence[str], keys: _Keys, limit: int = MAX_REFS) -> Markup:
+    """``<li>`` links for "target/cell id" strings (target ids hold no slash), escaped;
+    the first ``limit`` of them, and a line that says how many more there are."""
     items = []
-    for label in labels:
+    for label in labels[:limit]:
         target, _, cell = label.partition("/")
         key = keys.key(target, cell)
         code = f"<code>{_escape(label)}</code>"
@@ -334,6 +338,12 @@ def _ref_items(labels: Iterable[str], keys: _Keys) -> Markup:
             items.append(f"<li>{code}</li>\n")
         else:
             items.append(f'<li><a href="#c{key}" data-key="{key}">{code}</a></li>\n')
+    if len(labels) > limit:
+        more = len(labels) - limit
+        items.append(
+            f'<li class="muted">and {more} more: filter the matrix by status, '
+            "or see report.json</li>\n"
+        )
     return Markup("".join(items))
 
 

@@ -20,7 +20,7 @@ from report_fixtures import (
 )
 
 from compat.model import Report
-from compat.render_html import _compact_json, render_html
+from compat.render_html import MAX_REFS, _compact_json, render_html
 from compat.render_md import resolve_matrix
 from suites.schema import Status
 
@@ -237,6 +237,19 @@ def test_links_in_the_tables_point_at_their_cells() -> None:
     assert len(sides) == 24  # two regressions and ten fixes, before and after
     for key, target, cell in sides:
         assert (decoded[key].target, decoded[key].cell) == (target, cell)
+
+
+def test_long_cell_lists_link_the_first_cells_and_count_the_rest() -> None:
+    report = realistic_report()
+    (sig, *_) = report.facts.signatures
+    labels = [c for s in report.facts.signatures for c in s.cells]
+    many = dataclasses.replace(sig, cells=tuple(labels * 30), count=len(labels) * 30)
+    facts = dataclasses.replace(report.facts, signatures=(many,))
+    html = render_html(dataclasses.replace(report, facts=facts))
+    table = html[html.index("<h2>Error signatures</h2>") :]
+    links = [unescape(m["label"]) for m in _LINK.finditer(table[: table.index("</table>")])]
+    assert links == list(many.cells[:MAX_REFS])
+    assert f"and {len(many.cells) - MAX_REFS} more: filter the matrix by status" in table
 
 
 @pytest.mark.parametrize(
