@@ -115,7 +115,8 @@ def write_report(
                 fork=bool(helped),
             )
             try:
-                digest = _write_chunks(tmp / JSON_NAME, renderers[JSON_NAME]())[:HASH_LENGTH]
+                digest = _write_chunks(tmp / JSON_NAME, renderers[JSON_NAME](), hashed=True)
+                digest = digest[:HASH_LENGTH]
                 existing = find_report(root, digest)
                 if existing is not None:
                     helper.stop()
@@ -151,15 +152,17 @@ def _write_all(folder: Path, renderers: Sequence[tuple[str, Chunks]]) -> None:
         _write_chunks(folder / name, render())
 
 
-def _write_chunks(path: Path, chunks: Iterable[str]) -> str:
-    """Write UTF-8 text piece by piece; returns its sha256 hex digest."""
-    digest = hashlib.sha256()
+def _write_chunks(path: Path, chunks: Iterable[str], hashed: bool = False) -> str:
+    """Write UTF-8 text piece by piece; returns its sha256 hex digest where ``hashed``
+    (only report.json's names the folder: the others are not hashed), else ""."""
+    digest = hashlib.sha256() if hashed else None
     with open(path, "wb") as f:
         for chunk in chunks:
             data = chunk.encode("utf-8")
-            digest.update(data)
+            if digest is not None:
+                digest.update(data)
             f.write(data)
-    return digest.hexdigest()
+    return digest.hexdigest() if digest is not None else ""
 
 
 def write_atomic(path: Path, text: str) -> None:
