@@ -39,7 +39,7 @@ from typing import Any, NamedTuple
 import jinja2
 from markupsafe import Markup, escape
 
-from compat.facts import report_groups, report_index
+from compat.facts import report_groups, report_index, time_texts
 from compat.model import Cell, ChangeKind, Report, TargetInfo, Verdict
 from compat.render_md import (
     MODE_MEANING,
@@ -251,7 +251,7 @@ class _Matrix(NamedTuple):
     blocks: list[dict[str, object]]
     results: list[list[object]]
     result_of: list[int]  # per key
-    times: list[float | None]  # per key
+    times: list[float | None] | RawJSON  # per key
     shown: set[str]  # the codes that appear
 
 
@@ -316,8 +316,12 @@ def _matrix_data(report: Report, blocks: Sequence[MatrixBlock], keys: _Keys) -> 
                 "rows": rows,
             }
         )
-    finite: list[float | None] = times  # type: ignore[assignment]
-    if not all(map(math.isfinite, times)):  # JSON has no NaN
+    if all(map(math.isfinite, times)):
+        texts = time_texts(report)
+        finite: list[float | None] | RawJSON = RawJSON(
+            f"[{','.join(map(texts.__getitem__, times))}]"
+        )
+    else:  # JSON has no NaN
         finite = [t if math.isfinite(t) else None for t in times]
     results = [_result_data(cell) for cell in index.results]
     return _Matrix(out, results, result_of, finite, shown)
@@ -536,7 +540,13 @@ def _compact_json(obj: Any, **kwargs: Any) -> str:
 _NUMBERS = frozenset({int, float, type(None)})
 
 
+class RawJSON(str):
+    """Text that is JSON already (the page data's times, from ``time_texts``)."""
+
+
 def _dumps(obj: Any) -> str:
+    if isinstance(obj, RawJSON):
+        return str(obj)
     if isinstance(obj, list) and len(obj) > 1000 and set(map(type, obj)) <= _NUMBERS:
         text = ",".join(map(repr, obj)).replace("None", "null")  # as json writes them
         if "nan" not in text and "inf" not in text:  # else json's NaN and Infinity

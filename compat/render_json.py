@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from compat.facts import report_index
+from compat.facts import report_index, time_texts
 from compat.model import Cell, Facts, Report, TargetInfo
 from suites.behaviours import Behaviour
 from suites.schema import Prop
@@ -110,10 +110,11 @@ def _row_lines(report: Report) -> Iterator[str]:
     heads = [_result_head(cell) for cell in index.results]
     targets = {t.id: _dumps(t.id) for t in report.targets}
     columns = [targets[t.id] for t in report.targets]
+    texts = time_texts(report)
     for cell_id in index.groups:
         times = index.times[id(cell_id)]
         if all(map(math.isfinite, times)):
-            stamps: Iterable[str] = map(repr, times)  # float's repr is json's
+            stamps: Iterable[str] = map(texts.__getitem__, times)  # float's repr is json's
         else:
             stamps = [_NON_FINITE.get(repr(t), repr(t)) for t in times]
         if id(cell_id) in index.complete:
