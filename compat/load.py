@@ -7,17 +7,15 @@ nothing at all is usable does this raise ``InputError``.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import gc
 import itertools
 import operator
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import repeat
 from pathlib import Path
-from typing import Any, NamedTuple, cast
+from typing import NamedTuple, cast
 
 from packaging.version import InvalidVersion, Version
 
@@ -190,9 +188,9 @@ def resolve_report(
     foreign: list[tuple[str, SuiteDoc]] = []
     if parallel is None:
         parallel = can_fork() and _total_size(files) >= PARALLEL_READ_BYTES
-    # A forked process reads the later files while this one reads the first ones and
-    # merges everything: merging costs about what reading does, so this one reads less.
-    mine = (len(files) + 2) // 3 if parallel else len(files)
+    # A forked process reads the later half of the files while this one reads the
+    # first half, then merges everything (merging costs a fifth of reading).
+    mine = (len(files) + 1) // 2 if parallel else len(files)
     later = files[mine:]
     with gc_paused():
         helper = Forked(
@@ -389,35 +387,37 @@ def _target_info(
 _DROPPED_PROPS = frozenset({Prop.BEHAVIOURS.value})  # re-matched, never copied
 
 
-@dataclass
 class _Row:
-    """One cell id across targets: its shared ``CellId``, the behaviours that may apply,
-    and per cell (in the order the targets were added) its result, target and time."""
+    """One cell id across targets: its shared ``CellId`` and the behaviours that may apply
+    (compared by identity: one object per cell id)."""
 
-    id: CellId
-    applicable: tuple[Behaviour, ...]
-    results: list[int]  # per cell: the index of its result in _Builder.results
-    targets: list[str]  # per cell
-    times: list[float]  # per cell
+    __slots__ = ("applicable", "id")
+
+    def __init__(self, cell_id: CellId, applicable: tuple[Behaviour, ...]) -> None:
+        self.id, self.applicable = cell_id, applicable
 
 
 class _Payload(NamedTuple):
     """What a result becomes in the report, less its target and time."""
 
     raw: tuple[tuple[str, str], ...]  # the result's own properties object (kept alive)
-    add_result: Callable[[int], None]  # to its row
-    add_target: Callable[[str], None]  # to its row
-    add_time: Callable[[float], None]  # to its row
+    row: _Row
     result: int  # its index in _Builder.results
 
 
-_drain: Callable[[Iterable[Any]], None] = collections.deque(maxlen=0).extend  # runs one
+class _Added(NamedTuple):
+    """One target's cells as added: per cell its payload and its time, in file order."""
+
+    target: str
+    payloads: list[_Payload]
+    times: list[float]
+
+
 _TIME = operator.attrgetter("time")
 _PROPERTIES = operator.itemgetter(6)  # of a CellResult
-_ADD_RESULT = operator.itemgetter(1)  # of a _Payload
-_ADD_TARGET = operator.itemgetter(2)
-_ADD_TIME = operator.itemgetter(3)
-_RESULT = operator.itemgetter(4)
+_ROW = operator.itemgetter(1)  # of a _Payload
+_RESULT = operator.itemgetter(2)
+_FIRST = operator.itemgetter(0)
 
 
 class _Builder:
@@ -439,6 +439,7 @@ class _Builder:
         self._payloads: dict[int, _Payload] = {}
         self._by_value: dict[tuple[object, ...], _Payload] = {}
         self.results: list[Cell] = []  # the first cell of each payload
+        self.added: list[_Added] = []
 
     def add_target(self, info: TargetInfo) -> None:
         self.targets.append(info)
@@ -476,7 +477,7 @@ class _Builder:
         row = self.rows.get(r.key)
         if row is None:
             applicable = self.tagger.applicable(r.id.hop, r.id.mode)
-            row = self.rows[r.key] = _Row(r.id, applicable, [], [], [])
+            row = self.rows[r.key] = _Row(r.id, applicable)
         props = self._properties(r.properties)
         error_type, message = self._text(r.error_type), self._text(r.message)
         behaviours: tuple[str, ...] = ()
@@ -496,13 +497,7 @@ class _Builder:
             self._text(r.signature),
             props,
         )
-        payload = _Payload(
-            r.properties,
-            row.results.append,
-            row.targets.append,
-            row.times.append,
-            len(self.results),
-        )
+        payload = _Payload(r.properties, row, len(self.results))
         self.results.append(cell)
         if len(self._payloads) >= self.PAYLOADS_LIMIT:
             self._payloads.clear()
@@ -517,8 +512,9 @@ class _Builder:
         not the results' own.
 
         The hot loop of a big matrix, as C-level passes over the file's results:
-        each cell becomes its result's index, its target and its time in its row
-        (``Cell`` objects are made only where asked for: ``compat.facts.RowCells``).
+        each cell becomes its payload (its row, its result's index) and its time;
+        ``ordered_cells`` turns the targets' columns into rows (``Cell`` objects are
+        made only where asked for: ``compat.facts.RowCells``).
         """
         # The payloads hold their properties tuples, so a live address is a match.
         found = list(map(self._payloads.get, map(id, map(_PROPERTIES, results))))
@@ -526,10 +522,9 @@ class _Builder:
             for i in itertools.compress(range(len(found)), map(operator.not_, found)):
                 found[i] = self._payload(results[i])
         payloads = cast(list[_Payload], found)
-        times = map(_TIME, results) if times is None else times
-        _drain(map(operator.call, map(_ADD_RESULT, payloads), map(_RESULT, payloads)))
-        _drain(map(operator.call, map(_ADD_TARGET, payloads), repeat(target)))
-        _drain(map(operator.call, map(_ADD_TIME, payloads), times))
+        self.added.append(
+            _Added(target, payloads, list(map(_TIME, results) if times is None else times))
+        )
 
     def ordered_targets(self) -> tuple[TargetInfo, ...]:
         """Build families grouped, oldest family first (``local`` last), versions ascending."""
@@ -544,32 +539,50 @@ class _Builder:
         )
 
     def ordered_cells(self, targets: Sequence[TargetInfo]) -> tuple[ReportCells, CellIndex]:
-        """Every cell, sorted by cell id, then target column; and their ``CellIndex``."""
+        """Every cell, sorted by cell id, then target column; and their ``CellIndex``.
+
+        Targets whose files list the same rows in the same order (the usual
+        matrix: one suite, one order) are turned from columns into rows in one
+        C-level pass (``zip``); a row whose cells come from several such groups
+        (a target that misses a case, a foreign file) has them sorted by column.
+        """
         column = {t.id: i for i, t in enumerate(targets)}
         ids = [t.id for t in targets]
-        # A row with a cell in every target holds them in the order the targets were
-        # added: one permutation puts every such row into column order.
-        added = [column[t.id] for t in self.targets]
-        by_column = sorted(range(len(added)), key=added.__getitem__)
-        permute = operator.itemgetter(*by_column) if len(by_column) > 1 else None
-        full = len(added)
+        by_order: dict[tuple[int, ...], list[_Added]] = {}
+        for added in sorted(self.added, key=lambda a: column[a.target]):
+            by_order.setdefault(tuple(map(id, map(_ROW, added.payloads))), []).append(added)
+        # id(row) -> per group of targets: their columns, and the row's results and times
+        parts: dict[int, list[tuple[list[int], tuple[int, ...], tuple[float, ...]]]] = {}
+        for group in by_order.values():
+            columns = [column[a.target] for a in group]
+            results = zip(*(list(map(_RESULT, a.payloads)) for a in group), strict=True)
+            times = zip(*(a.times for a in group), strict=True)
+            for row, which, seconds in zip(
+                map(_ROW, group[0].payloads), results, times, strict=True
+            ):
+                parts.setdefault(id(row), []).append((columns, which, seconds))
         groups: Groups = {}
         result_of: dict[int, list[int]] = {}
         row_targets: dict[int, list[str]] = {}
         complete: set[int] = set()
-        times: dict[int, list[float]] = {}
+        row_times: dict[int, list[float]] = {}
         for row in sorted(self.rows.values(), key=lambda r: cell_order(r.id)):
             key = id(row.id)
-            if len(row.results) == full:
-                pick = permute
+            got = parts.get(id(row), [])
+            if len(got) == 1 and len(got[0][0]) == len(ids):  # every target, in column order
+                _, which, seconds = got[0]
                 complete.add(key)
-                row_targets[key] = ids
+                result_of[key], row_times[key], row_targets[key] = list(which), list(seconds), ids
             else:
-                order = sorted(range(len(row.targets)), key=lambda i: column[row.targets[i]])
-                pick = operator.itemgetter(*order) if len(order) > 1 else None
-                row_targets[key] = list(pick(row.targets)) if pick else list(row.targets)
-            result_of[key] = list(pick(row.results)) if pick else list(row.results)
-            times[key] = list(pick(row.times)) if pick else list(row.times)
-            groups[row.id] = RowCells(self.results, result_of[key], row_targets[key], times[key])
-        index = CellIndex(groups, self.results, result_of, complete, times, row_targets)
+                cells = sorted(
+                    itertools.chain.from_iterable(zip(c, w, s, strict=True) for c, w, s in got),
+                    key=_FIRST,
+                )  # stable: a target's cells of one row keep their file order
+                result_of[key] = [w for _, w, _ in cells]
+                row_times[key] = [s for _, _, s in cells]
+                row_targets[key] = [ids[c] for c, _, _ in cells]
+            groups[row.id] = RowCells(
+                self.results, result_of[key], row_targets[key], row_times[key]
+            )
+        index = CellIndex(groups, self.results, result_of, complete, row_times, row_targets)
         return ReportCells(groups.values()), index
