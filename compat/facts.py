@@ -187,7 +187,33 @@ _drain: Callable[[Iterable[Any]], None] = collections.deque(maxlen=0).extend  # 
 _FIELDS = operator.attrgetter("__dict__")
 
 
-class RowCells(Sequence[Cell]):
+class _CellsOnDemand(Sequence[Cell]):
+    """Cells made on the first look at them (``cells()``), compared as sequences."""
+
+    __slots__ = ()
+
+    def cells(self) -> Sequence[Cell]:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, index: int) -> Cell: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Cell]: ...
+    def __getitem__(self, index: int | slice) -> Cell | Sequence[Cell]:
+        return self.cells()[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (_CellsOnDemand, list, tuple)):
+            return list(self.cells()) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({list(self.cells())!r})"
+
+
+class RowCells(_CellsOnDemand):
     """One row's cells, in column order, made from its results when first looked at.
 
     The cells of a big matrix are a few distinct results apart from their
@@ -209,25 +235,8 @@ class RowCells(Sequence[Cell]):
     def __len__(self) -> int:
         return len(self._which)
 
-    @overload
-    def __getitem__(self, index: int) -> Cell: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Cell]: ...
-    def __getitem__(self, index: int | slice) -> Cell | Sequence[Cell]:
-        return self.cells()[index]
-
     def __iter__(self) -> Iterator[Cell]:
         return iter(self.cells())
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, (RowCells, list, tuple)):
-            return self.cells() == list(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"RowCells({self.cells()!r})"
 
     def cells(self) -> list[Cell]:
         """The row's cells, made on the first call."""
@@ -241,7 +250,7 @@ class RowCells(Sequence[Cell]):
         return self._cells
 
 
-class ReportCells(Sequence[Cell]):
+class ReportCells(_CellsOnDemand):
     """Every cell of a report (its rows' cells, in order), made when first looked at.
 
     ``len`` needs none of them: ``python -m compat report`` renders a big
@@ -257,27 +266,11 @@ class ReportCells(Sequence[Cell]):
     def __len__(self) -> int:
         return sum(map(len, self._rows))
 
-    @overload
-    def __getitem__(self, index: int) -> Cell: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Cell]: ...
-    def __getitem__(self, index: int | slice) -> Cell | Sequence[Cell]:
-        return self.cells()[index]
-
     def __iter__(self) -> Iterator[Cell]:
         return itertools.chain.from_iterable(self._rows)
 
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, (ReportCells, list, tuple)):
-            return self.cells() == tuple(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"ReportCells({self.cells()!r})"
-
     def cells(self) -> tuple[Cell, ...]:
+        """All cells, made (where their rows have not made them yet) on the first call."""
         if self._all is None:
             self._all = tuple(itertools.chain.from_iterable(self._rows))
         return self._all
