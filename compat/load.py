@@ -247,13 +247,13 @@ def _total_size(files: Sequence[str]) -> int:
 def _age_objects() -> None:
     """Move every object the collector tracks into its oldest generation, untouched.
 
-    The millions of objects a big report is made of were all made while no
-    collection ran, so all of them are young: the next collections (the
-    youngest run after every 700 allocations) would walk each of them again,
-    twice, ~1 s for 500k cells. They live as long as the report, so they go
-    where a full collection is the only one that looks at them. (This ages
-    the caller's young objects too: their cycles are found by the next full
-    collection instead of a younger one.)
+    The objects a big report is made of (the reader's results, each row's and
+    each target's lists) were all made while no collection ran, so all of them
+    are young: the next collections (the youngest run after every 700
+    allocations) would walk each of them again. They live as long as the
+    report, so they go where a full collection is the only one that looks at
+    them. (This ages the caller's young objects too: their cycles are found
+    by the next full collection instead of a younger one.)
     """
     gc.freeze()
     gc.unfreeze()

@@ -197,7 +197,7 @@ def _all_inputs() -> list[str]:
 
 
 def test_loaded_cells_equal_constructed_ones() -> None:
-    # The loader makes cells from their field dicts (see _Builder.add_cells).
+    # Rows make their cells from field dicts (see compat.facts.RowCells).
     report = resolve_report(_all_inputs(), targets_override=TargetOverrides(default="2.6.0-cpu"))
     for cell in report.cells:
         fields = {f.name: getattr(cell, f.name) for f in dataclasses.fields(Cell)}
