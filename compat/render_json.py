@@ -9,8 +9,7 @@ published reports diff readably.
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from compat.facts import report_index, time_texts
@@ -95,7 +94,6 @@ def result_data(cell: Cell, extra: dict[str, str] | None = None) -> dict[str, An
 
 
 _NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
-_RESULT = '{}{},"time":{}}}'.format  # head, target, time
 
 
 def _row_lines(report: Report) -> Iterator[str]:
@@ -103,25 +101,28 @@ def _row_lines(report: Report) -> Iterator[str]:
 
     A big matrix has 500k results but few distinct ones apart from their target
     and time: each distinct result is encoded once, up to its last two keys in
-    sorted order (target and time), and a row's results are then joined in
-    C-level passes.
+    sorted order (target and time), each distinct time once, with the text that
+    closes its result, and a row's results are joined in C-level passes.
     """
     index = report_index(report)
     heads = [_result_head(cell) for cell in index.results]
     targets = {t.id: _dumps(t.id) for t in report.targets}
     columns = [targets[t.id] for t in report.targets]
+    # float's repr is json's, but for NaN and the infinities
     texts = time_texts(report)
+    ends = {t: f',"time":{_NON_FINITE.get(text, text)}}},' for t, text in texts.items()}
     for cell_id in index.groups:
-        times = index.times[id(cell_id)]
-        if all(map(math.isfinite, times)):
-            stamps: Iterable[str] = map(texts.__getitem__, times)  # float's repr is json's
-        else:
-            stamps = [_NON_FINITE.get(repr(t), repr(t)) for t in times]
         if id(cell_id) in index.complete:
-            names: Iterable[str] = columns
+            names: Sequence[str] = columns
         else:
             names = [targets.get(t) or _dumps(t) for t in index.targets[id(cell_id)]]
-        results = map(heads.__getitem__, index.result_of[id(cell_id)])
+        results = list(map(heads.__getitem__, index.result_of[id(cell_id)]))
+        parts = [""] * (3 * len(results))
+        parts[0::3] = results
+        parts[1::3] = names
+        parts[2::3] = map(ends.__getitem__, index.times[id(cell_id)])
+        if parts:
+            parts[-1] = parts[-1][:-1]  # no comma after the last result
         row = {
             "device": cell_id.device.value,
             "hop": cell_id.hop,
@@ -129,10 +130,7 @@ def _row_lines(report: Report) -> Iterator[str]:
             "mode": cell_id.mode.value,
         }
         tail = {"source": cell_id.source.value, "variant": cell_id.variant}
-        yield (
-            f'{_dumps(row)[:-1]},"results":[{",".join(map(_RESULT, results, names, stamps))}],'
-            f"{_dumps(tail)[1:]}"
-        )
+        yield f'{_dumps(row)[:-1]},"results":[{"".join(parts)}],{_dumps(tail)[1:]}'
 
 
 def _result_head(cell: Cell) -> str:

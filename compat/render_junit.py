@@ -73,36 +73,55 @@ def _positions(targets: list[str]) -> dict[str, list[int]]:
     return out
 
 
-def _runs(rows: list[_Row]) -> list[list[_Row]]:
+class _Run(NamedTuple):
+    """Consecutive complete rows, turned into columns (one C-level pass each), or one
+    other row (``columns`` None)."""
+
+    heads: list[str]
+    results: list[tuple[int, ...]] | None  # per target column: its results in row order
+    times: list[tuple[float, ...]] | None
+    row: _Row | None
+
+
+def _runs(rows: list[_Row]) -> list[_Run]:
     """Rows in order, as runs of complete rows and single other rows."""
-    runs: list[list[_Row]] = []
+    runs: list[_Run] = []
     for complete, group in itertools.groupby(rows, lambda row: row.positions is None):
         if complete:
-            runs.append(list(group))
+            run = list(group)
+            runs.append(
+                _Run(
+                    list(map(_HEAD, run)),
+                    list(zip(*map(_RESULTS, run), strict=True)),
+                    list(zip(*map(_TIMES, run), strict=True)),
+                    None,
+                )
+            )
         else:
-            runs.extend([row] for row in group)
+            runs.extend(_Run([row.head], None, None, row) for row in group)
     return runs
 
 
 def _columns(
-    target: str, column: int, runs: list[list[_Row]], tails: list[str], statuses: list[Status]
+    target: str, column: int, runs: list[_Run], tails: list[str], statuses: list[Status]
 ) -> CaseColumns:
     """One target's testcases, in cell id order (``tails``, ``statuses``: per result)."""
     heads: list[str] = []
     results: list[int] = []
     times: list[float] = []
-    pick = operator.itemgetter(column)
     for run in runs:
-        positions = run[0].positions
-        if positions is None:
-            heads.extend(map(_HEAD, run))
-            results.extend(map(pick, map(_RESULTS, run)))
-            times.extend(map(pick, map(_TIMES, run)))
+        if run.row is None:
+            assert run.results is not None and run.times is not None
+            heads.extend(run.heads)
+            results.extend(run.results[column])
+            times.extend(run.times[column])
             continue
-        for position in positions.get(target, ()):
-            heads.append(run[0].head)
-            results.append(run[0].results[position])
-            times.append(run[0].times[position])
+        row = run.row
+        assert row.positions is not None
+        for position in row.positions.get(target, ()):
+            heads.append(row.head)
+            results.append(row.results[position])
+            times.append(row.times[position])
     return CaseColumns(
         heads,
         times,

@@ -12,10 +12,12 @@ from compat.errors import JUnitFileError
 from compat.junit import (
     KNOWN_HOPS,
     CaseOut,
+    Counts,
     Flavour,
     ReadCache,
     SuiteCells,
     SuiteOut,
+    count_elements,
     format_env_error,
     format_junit,
     parse_junit,
@@ -23,7 +25,7 @@ from compat.junit import (
     resolve_foreign,
     split_exception,
 )
-from suites.schema import CellId, Device, Mode, Prop, Source, Status, SuiteProp
+from suites.schema import JUNIT_ELEMENT, CellId, Device, Mode, Prop, Source, Status, SuiteProp
 
 DATA = Path(__file__).parent / "data" / "junit"
 CARRIED = "while_loop.serde-carried-inputs"
@@ -408,3 +410,36 @@ def test_read_suites_gives_the_cells_as_shared_results_and_times() -> None:
     assert all(t > 7 for t in second.times)
     (doc,) = parse_junit(data, "a.xml")
     assert first.doc() == doc
+
+
+def test_merged_junit_writes_each_cells_own_time() -> None:
+    """Times are formatted once per distinct value: each testcase still gets its own."""
+    import dataclasses
+
+    from report_fixtures import realistic_report
+
+    from compat.render_junit import render_junit
+
+    report = realistic_report()
+    times = [0.0, 1e-7, 0.0005, 0.0015, 2.5, 123.4567, 7.0]
+    cells = [dataclasses.replace(c, time=times[i % len(times)]) for i, c in enumerate(report.cells)]
+    merged = dataclasses.replace(report, cells=tuple(cells))
+    want = Counter((c.target, c.id.classname, c.id.name, f"{c.time:.3f}") for c in cells)
+    got: Counter[tuple[str, str, str, str]] = Counter()
+    for suite in _read_back(render_junit(merged)):
+        target = {p.name: p.value for p in suite.properties()}[SuiteProp.TARGET]
+        for case in suite:
+            if case.classname != "environment":
+                got[target, case.classname, case.name, case._elem.get("time")] += 1
+    assert got == want
+
+
+@pytest.mark.parametrize("as_text", [False, True])
+def test_count_elements_counts_each_junit_element(as_text: bool) -> None:
+    statuses = [Status.PASS, Status.FAIL, Status.FAIL, Status.SKIP, Status.XFAIL]
+    statuses += [Status.ERROR, Status.CRASH, Status.TIMEOUT, Status.MISSING, Status.ENV_ERROR]
+    given = [str(s.value) for s in statuses] if as_text else statuses
+    expected = Counter(JUNIT_ELEMENT[s][0] for s in statuses)
+    assert count_elements(iter(given)) == Counts(
+        len(statuses), expected["failure"], expected["error"], expected["skipped"]
+    )

@@ -104,3 +104,23 @@ def test_cells_grouped_by_id_with_results_in_column_order(report: Report) -> Non
 def test_one_entry_per_line(report: Report) -> None:
     lines = render_json(report).splitlines()
     assert sum(line.startswith('{"device"') for line in lines) == len({c.id for c in report.cells})
+
+
+def test_each_result_has_its_own_time_as_json_writes_it() -> None:
+    """Times are encoded once per distinct value (NaN and infinity as json's own words)."""
+    import dataclasses
+    import math
+
+    from report_fixtures import realistic_report
+
+    report = realistic_report()
+    times = [0.0, 1e-7, 0.1 + 0.2, 2.5, float("nan"), float("inf"), 1e300]
+    cells = [dataclasses.replace(c, time=times[i % len(times)]) for i, c in enumerate(report.cells)]
+    text = render_json(dataclasses.replace(report, cells=tuple(cells)))
+    assert "NaN" in text and "Infinity" in text and "nan" not in text.replace("NaN", "")
+    data = json.loads(text)
+    got = {(r["target"], row["id"]): r["time"] for row in data["cells"] for r in row["results"]}
+    assert len(got) == len(cells)
+    for c in cells:
+        value = got[c.target, str(c.id)]
+        assert value == c.time or (math.isnan(value) and math.isnan(c.time)), (c.id, c.time)
