@@ -250,7 +250,7 @@ def _result_data(cell: Cell) -> list[object]:
 class _Matrix(NamedTuple):
     blocks: list[dict[str, object]]
     results: list[list[object]]
-    result_of: list[int]  # per key
+    result_of: RawJSON  # per key, its result's index
     times: list[float | None] | RawJSON  # per key
     shown: set[str]  # the codes that appear
 
@@ -316,15 +316,16 @@ def _matrix_data(report: Report, blocks: Sequence[MatrixBlock], keys: _Keys) -> 
                 "rows": rows,
             }
         )
-    if all(map(math.isfinite, times)):
-        texts = time_texts(report)
+    texts = time_texts(report)  # every time of the report, each once
+    if all(map(math.isfinite, texts)):
         finite: list[float | None] | RawJSON = RawJSON(
             f"[{','.join(map(texts.__getitem__, times))}]"
         )
     else:  # JSON has no NaN
         finite = [t if math.isfinite(t) else None for t in times]
     results = [_result_data(cell) for cell in index.results]
-    return _Matrix(out, results, result_of, finite, shown)
+    indices = RawJSON(f"[{','.join(map(str, result_of))}]")  # ints: str is json's
+    return _Matrix(out, results, indices, finite, shown)
 
 
 _TIME = operator.attrgetter("time")
@@ -354,27 +355,27 @@ def _ref_items(labels: Sequence[str], keys: _Keys, limit: int = MAX_REFS) -> Mar
 def _change_rows(report: Report, keys: _Keys) -> Markup:
     """The rows of the regressions-and-fixes table, regressions first, each value escaped."""
     order = {ChangeKind.REGRESSION: 0, ChangeKind.FIX: 1}
+    kinds = {
+        ChangeKind.REGRESSION: '<td class="st-fail">▼ regression</td>',
+        ChangeKind.FIX: '<td class="st-pass">▲ fix</td>',
+    }
+    statuses = {  # a status is a plain word: nothing to escape
+        s: f'<span class="st-{s}"><span aria-hidden="true">{HTML_SYMBOL[s]}</span> {s}</span>'
+        for s in Status
+    }
+    names = {t.id: _escape(t.id) for t in report.targets}
     rows = []
     for c in sorted(report.facts.changes, key=lambda c: order[c.kind]):
         cell = str(c.cell)
-        regression = c.kind is ChangeKind.REGRESSION
-        kind = (
-            '<td class="st-fail">▼ regression</td>'
-            if regression
-            else '<td class="st-pass">▲ fix</td>'
-        )
         sides = []
         for target, status in ((c.before, c.before_status), (c.after, c.after_status)):
             key = keys.key(target, cell)
-            name = escape(target)
+            name = names.get(target) or _escape(target)
             link = name if key is None else f'<a href="#c{key}" data-key="{key}">{name}</a>'
-            sides.append(
-                f'<td>{link}: <span class="st-{escape(status)}"><span aria-hidden="true">'
-                f"{HTML_SYMBOL[status]}</span> {escape(status)}</span></td>"
-            )
+            sides.append(f"<td>{link}: {statuses[status]}</td>")
         rows.append(
-            f"<tr>\n{kind}\n<td><code>{escape(cell)}</code></td><td>{escape(c.build)}</td>\n"
-            f"{sides[0]}\n{sides[1]}\n</tr>"
+            f"<tr>\n{kinds[c.kind]}\n<td><code>{_escape(cell)}</code></td>"
+            f"<td>{_escape(c.build)}</td>\n{sides[0]}\n{sides[1]}\n</tr>"
         )
     return Markup("\n".join(rows))
 
