@@ -1130,20 +1130,13 @@ class Counts(NamedTuple):
 
 
 def count_elements(statuses: Iterable[Status]) -> Counts:
-    listed = statuses if isinstance(statuses, list) else list(statuses)
-    # Counted by address (a C-level tally of ints): a status is one of the enum's members,
-    # or a string that names one.
-    tally = collections.Counter(map(id, listed))
-    if not tally.keys() <= _MEMBER_IDS:
-        tally = collections.Counter(map(id, map(Status, listed)))
+    # One C-level tally (a status hashes as its string: a plain "fail" counts too).
+    tally = collections.Counter(statuses)
     counts = {"failure": 0, "error": 0, "skipped": 0}
     for status, (tag, _) in JUNIT_ELEMENT.items():
         if tag is not None:
-            counts[tag] += tally[id(status)]
-    return Counts(len(listed), counts["failure"], counts["error"], counts["skipped"])
-
-
-_MEMBER_IDS = frozenset(map(id, Status))
+            counts[tag] += tally[status]
+    return Counts(tally.total(), counts["failure"], counts["error"], counts["skipped"])
 
 
 def iter_junit(
