@@ -17,7 +17,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
-from typing import Any, TypeVar, cast, overload
+from typing import Any, NamedTuple, TypeVar, cast, overload
 
 from compat.model import (
     BehaviourRow,
@@ -65,9 +65,10 @@ def resolve_facts(
     if index is None:
         index = resolve_index(targets, cells)
     rows = _rows(targets, index)
+    codes = row_codes(rows)
     return Facts(
-        since=resolve_since(targets, rows),
-        changes=resolve_changes(targets, rows, column),
+        since=resolve_since(targets, rows, codes),
+        changes=resolve_changes(targets, rows, column, codes),
         behaviours=resolve_behaviour_rows(targets, index, behaviours),
         inventory=resolve_inventory(targets, index.groups),
         signatures=resolve_signatures(index, column),
@@ -335,13 +336,25 @@ def _builds(targets: Sequence[TargetInfo]) -> dict[str, list[TargetInfo]]:
     return out
 
 
-def _build_columns(targets: Sequence[TargetInfo]) -> list[tuple[str, list[str], list[int]]]:
+class _Build(NamedTuple):
+    """One build family's targets that ran, oldest first: their ids and columns."""
+
+    build: str
+    ids: list[str]
+    columns: list[int]
+    span: slice | None  # the same columns as one slice of a row, where they are consecutive
+
+
+def _build_columns(targets: Sequence[TargetInfo]) -> list[_Build]:
     """Per build: the ids of the targets that ran, oldest first, and their columns."""
     column = {t.id: i for i, t in enumerate(targets)}
-    return [
-        (build, [t.id for t in ran], [column[t.id] for t in ran])
-        for build, ran in _builds(targets).items()
-    ]
+    out = []
+    for build, ran in _builds(targets).items():
+        columns = [column[t.id] for t in ran]
+        consecutive = bool(columns) and columns == list(range(columns[0], columns[-1] + 1))
+        span = slice(columns[0], columns[-1] + 1) if consecutive else None
+        out.append(_Build(build, [t.id for t in ran], columns, span))
+    return out
 
 
 # A status as one character: passing, failing, not measured, and "-" for no result.
@@ -353,49 +366,67 @@ _CLASS: dict[Status | None, str] = {
 }
 
 
-def _codes(row: list[Status | None], columns: list[int]) -> tuple[list[Status | None], str]:
-    """A row's statuses in the given columns, and the same as one class character each."""
-    statuses = list(map(row.__getitem__, columns))
-    return statuses, "".join(map(_CLASS.__getitem__, statuses))
+def row_codes(rows: Rows) -> dict[CellId, str]:
+    """Each row's statuses as one class character per column (see ``_CLASS``)."""
+    return {cell_id: "".join(map(_CLASS.__getitem__, row)) for cell_id, row in rows.items()}
 
 
-def resolve_since(targets: Sequence[TargetInfo], rows: Rows) -> tuple[RowSince, ...]:
+def _picked(values: Sequence[T], build: _Build) -> Sequence[T]:
+    """A row's values (statuses, or their codes) in the build's columns."""
+    if build.span is not None:
+        return values[build.span]
+    return [values[c] for c in build.columns]
+
+
+def resolve_since(
+    targets: Sequence[TargetInfo], rows: Rows, codes: Mapping[CellId, str] | None = None
+) -> tuple[RowSince, ...]:
     """Per row and build: the first target from which the row passes in every later one.
 
     Conservative: a later target without a passing result (no result, or
     skipped) ends the run, so "since" is only claimed up to the newest target.
+    ``codes``: ``row_codes(rows)``, when the caller has them.
     """
     out: list[RowSince] = []
     builds = _build_columns(targets)
-    for cell_id, row in rows.items():
-        for build, ids, columns in builds:
-            _, codes = _codes(row, columns)
-            if codes.count("-") == len(codes):
+    if codes is None:
+        codes = row_codes(rows)
+    for cell_id in rows:
+        row_code = codes[cell_id]
+        for b in builds:
+            picked = "".join(_picked(row_code, b))
+            if picked.count("-") == len(picked):
                 continue  # no target of this build has the row
-            passing = len(codes) - len(codes.rstrip("P"))  # the newest targets that pass
-            since = ids[len(ids) - passing] if passing else None
-            out.append(RowSince(cell=cell_id, build=build, since=since))
+            passing = len(picked) - len(picked.rstrip("P"))  # the newest targets that pass
+            since = b.ids[len(b.ids) - passing] if passing else None
+            out.append(RowSince(cell=cell_id, build=b.build, since=since))
     return tuple(out)
 
 
 def resolve_changes(
-    targets: Sequence[TargetInfo], rows: Rows, column: dict[str, int]
+    targets: Sequence[TargetInfo],
+    rows: Rows,
+    column: dict[str, int],
+    codes: Mapping[CellId, str] | None = None,
 ) -> tuple[Change, ...]:
     """Regressions and fixes between consecutive targets of one build that measured the row.
 
     A target without a result for the row, or where it did not run (skip),
     says nothing about it: the comparison looks past it to the next one.
+    ``codes``: ``row_codes(rows)``, when the caller has them.
     """
     out: list[Change] = []
     builds = _build_columns(targets)
+    if codes is None:
+        codes = row_codes(rows)
     for cell_id, row in rows.items():  # ids sorted: the order among changes of one target
-        for build, ids, columns in builds:
-            statuses, codes = _codes(row, columns)
-            measured = codes.replace("N", "").replace("-", "")
+        row_code = codes[cell_id]
+        for b in builds:
+            measured = "".join(_picked(row_code, b)).replace("N", "").replace("-", "")
             if "PF" not in measured and "FP" not in measured:
                 continue  # the usual row: no change of class at all
             before: tuple[str, Status] | None = None
-            for target, status in zip(ids, statuses, strict=True):
+            for target, status in zip(b.ids, _picked(row, b), strict=True):
                 if status is None or status in NOT_MEASURED:
                     continue
                 if before is not None:
@@ -406,7 +437,7 @@ def resolve_changes(
                     else:
                         before = (target, status)
                         continue
-                    out.append(Change(kind, build, cell_id, before[0], target, before[1], status))
+                    out.append(Change(kind, b.build, cell_id, before[0], target, before[1], status))
                 before = (target, status)
     # Stable: changes of one kind and target stay in cell id order.
     out.sort(key=lambda c: (c.kind is not ChangeKind.REGRESSION, column[c.after]))
