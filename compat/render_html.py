@@ -324,7 +324,8 @@ def _matrix_data(report: Report, blocks: Sequence[MatrixBlock], keys: _Keys) -> 
     else:  # JSON has no NaN
         finite = [t if math.isfinite(t) else None for t in times]
     results = [_result_data(cell) for cell in index.results]
-    indices = RawJSON(f"[{','.join(map(str, result_of))}]")  # ints: str is json's
+    numbers = list(map(str, range(len(index.results))))  # each index's text, made once
+    indices = RawJSON(f"[{','.join(map(numbers.__getitem__, result_of))}]")
     return _Matrix(out, results, indices, finite, shown)
 
 
