@@ -553,7 +553,11 @@ def _dumps(obj: Any) -> str:
         text = ",".join(map(repr, obj)).replace("None", "null")  # as json writes them
         if "nan" not in text and "inf" not in text:  # else json's NaN and Infinity
             return f"[{text}]"
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODE(obj)
+
+
+# One encoder for every value: json.dumps with options builds a new one per call.
+_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
 @functools.cache

@@ -37,8 +37,8 @@ REDUNDANT_PROPERTIES = frozenset(
 )
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+# One encoder for every value: json.dumps with options builds a new one per call.
+_dumps = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
 
 
 def target_data(t: TargetInfo) -> dict[str, Any]:
