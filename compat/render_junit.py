@@ -75,7 +75,7 @@ def _positions(targets: list[str]) -> dict[str, list[int]]:
 
 class _Run(NamedTuple):
     """Consecutive complete rows, turned into columns (one C-level pass each), or one
-    other row (``columns`` None)."""
+    other row (``row``; then ``results`` and ``times`` are None)."""
 
     heads: list[str]
     results: list[tuple[int, ...]] | None  # per target column: its results in row order
