@@ -115,7 +115,7 @@ TARGETS: tuple[TargetInfo, ...] = (
         python="3.13.1",
         env_error=(
             "uv pip install torch==2.5.1 failed: no wheel for cp313 on "
-            "https://download.pytorch.org/whl/cpu"
+            "https://wheels.example/whl/cpu"
         ),
     ),
     _target("2.9.1-cpu", hops=_HOPS_29),
