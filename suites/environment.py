@@ -4,31 +4,18 @@ from __future__ import annotations
 
 import importlib
 import platform
-import re
 from collections.abc import Sequence
 
 import torch
 
 import suites
 from suites.modes import aot_strict
-from suites.schema import SCHEMA_VERSION, Device, SuiteProp
+from suites.schema import SCHEMA_VERSION, Device, SuiteProp, torch_build_tag
 
 
 def available_devices() -> tuple[Device, ...]:
     """cpu, plus cuda when this torch sees a GPU."""
     return (Device.CPU, Device.CUDA) if torch.cuda.is_available() else (Device.CPU,)
-
-
-def build_tag() -> str:
-    """The build flavour: the version's local part (``cpu``, ``cu124``), else from the runtimes."""
-    local = torch.__version__.partition("+")[2]
-    if local:
-        return local
-    if torch.version.hip:
-        return "rocm" + ".".join(str(torch.version.hip).split(".")[:2])
-    if torch.version.cuda:
-        return "cu" + re.sub(r"\D", "", str(torch.version.cuda))[:3]
-    return "cpu"
 
 
 def registered_hops() -> tuple[str, ...]:
@@ -52,7 +39,9 @@ def suite_properties(
         SuiteProp.TORCH_GIT: str(getattr(torch.version, "git_version", "") or ""),
         SuiteProp.CUDA_VERSION: str(torch.version.cuda or ""),
         SuiteProp.HIP_VERSION: str(getattr(torch.version, "hip", "") or ""),
-        SuiteProp.BUILD: build_tag(),
+        SuiteProp.BUILD: torch_build_tag(
+            torch.__version__, torch.version.cuda, getattr(torch.version, "hip", None)
+        ),
         SuiteProp.PYTHON: platform.python_version(),
         SuiteProp.PLATFORM: f"{platform.system().lower()}-{platform.machine()}",
         SuiteProp.DEVICES: ",".join(d.value for d in devices),

@@ -12,6 +12,10 @@ from dataclasses import dataclass
 
 SCHEMA_VERSION = "1"
 
+# The local labels of torch's own wheels (``2.6.0+cu124``); anything else after
+# the ``+`` (``git123`` of a source build) says nothing about the build.
+_BUILD_LABEL = re.compile(r"^(cpu|xpu|cu\d{2,4}|rocm\d+(\.\d+){0,2})$")
+
 
 class Status(enum.StrEnum):
     """What happened to one cell."""
@@ -174,3 +178,15 @@ JUNIT_ELEMENT: dict[Status, tuple[str | None, str]] = {
     Status.SKIP: ("skipped", "skip"),
     Status.MISSING: ("skipped", "missing"),
 }
+
+
+def torch_build_tag(torch_version: str, cuda: str | None, hip: str | None) -> str:
+    """The build tag (``cpu``, ``cu124``, ``rocm6.3``) of a torch, from what it reports."""
+    label = torch_version.partition("+")[2]
+    if _BUILD_LABEL.match(label):
+        return label
+    if hip:
+        return "rocm" + ".".join(hip.split(".")[:2])
+    if cuda:
+        return "cu" + "".join(cuda.split(".")[:2])
+    return "cpu"
