@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from suites.junit_xml import Testcase
 from suites.schema import CellId, Prop, Status
 
 _PROP_ORDER = {p.value: i for i, p in enumerate(Prop)}
@@ -25,6 +26,18 @@ class CellResult:
     def prop(self, key: str) -> str | None:
         """The value of one property, or None."""
         return dict(self.properties).get(key)
+
+    def testcase(self) -> Testcase:
+        """This cell as a JUnit testcase, named so that ``CellId.from_junit`` reads it back."""
+        return Testcase(
+            self.cell.classname,
+            self.cell.name,
+            self.status,
+            self.seconds,
+            self.properties,
+            self.message,
+            self.detail,
+        )
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (the worker's wire format)."""

@@ -1,13 +1,25 @@
-"""suites.results and suites.junit_xml: the wire format and the JUnit writer (no torch needed)."""
+"""suites.results and suites.junit_xml: the wire format and the one JUnit writer (no torch)."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import junitparser
 import pytest
 
-from suites.junit_xml import counts, render_junit, suite_name, write_junit
+from suites.junit_xml import (
+    ENV_CLASSNAME,
+    Counts,
+    Testcase,
+    Testsuite,
+    count_elements,
+    env_error_suite,
+    render_junit,
+    suite_name,
+    write_junit,
+    xml_safe,
+)
 from suites.results import CellResult, make_result
 from suites.schema import JUNIT_ELEMENT, CellId, Device, Mode, Prop, Source, Status
 
@@ -18,6 +30,32 @@ def _result(status: Status, **props: str) -> CellResult:
     return make_result(
         CELL, status, 1.25, props, message=f"{status} message", detail="line 1\nline 2"
     )
+
+
+def _case(
+    status: Status,
+    *,
+    seconds: float = 0.0,
+    properties: tuple[tuple[str, str], ...] = (),
+    message: str = "",
+    detail: str = "",
+) -> Testcase:
+    return Testcase("c", "n", status, seconds, properties, message, detail)
+
+
+def _one(case: Testcase, **render: bool) -> ET.Element:
+    """The testcase element of a file holding only ``case``."""
+    root = ET.fromstring(render_junit([Testsuite("s", (), (case,))], "r", **render))
+    found = root.find("testsuite/testcase")
+    assert found is not None
+    return found
+
+
+def _props(element: ET.Element) -> dict[str, str]:
+    return {p.get("name", ""): p.get("value", "") for p in element.iterfind("properties/property")}
+
+
+# ---------------------------------------------------------------- wire format
 
 
 @pytest.mark.parametrize("status", list(Status))
@@ -48,61 +86,267 @@ def test_make_result_drops_empty_properties() -> None:
     assert result.prop(Prop.EXPECTATION) is None
 
 
-@pytest.mark.parametrize(("status", "element"), [(s, e) for s, (e, _) in JUNIT_ELEMENT.items()])
-def test_each_status_is_spelled_per_schema(status: Status, element: str | None) -> None:
-    root = ET.fromstring(render_junit("hop-suite[x]", {}, [_result(status)]))
-    case = root.find("testsuite/testcase")
-    assert case is not None
+def test_a_cell_result_becomes_a_testcase_named_after_its_cell() -> None:
+    result = _result(Status.ERROR, **{Prop.SAMPLES: "1"})
+    case = result.testcase()
+    assert CellId.from_junit(case.classname, case.name) == CELL
+    assert (case.status, case.seconds, case.properties) == (
+        result.status,
+        result.seconds,
+        result.properties,
+    )
+    assert (case.message, case.detail) == (result.message, result.detail)
+
+
+# ---------------------------------------------------------------- result elements
+
+
+@pytest.mark.parametrize(
+    ("status", "element", "kind"), [(s, e, k) for s, (e, k) in JUNIT_ELEMENT.items()]
+)
+def test_each_status_is_spelled_per_schema(status: Status, element: str | None, kind: str) -> None:
+    case = _one(_case(status, message=f"{status} message", detail="line 1\nline 2"))
     children = [c for c in case if c.tag != "properties"]
     if element is None:
         assert children == []
-    else:
-        (child,) = children
-        assert child.tag == element
-        assert child.get("type") == JUNIT_ELEMENT[status][1]
-        assert child.get("message") == f"{status} message"
-        assert child.text == "line 1\nline 2"
+        return
+    (child,) = children
+    assert (child.tag, child.get("type"), child.get("message")) == (
+        element,
+        kind,
+        f"{status} message",
+    )
+    assert child.text == "line 1\nline 2"
 
 
-def test_junit_parses_back_into_cell_ids_and_properties() -> None:
-    results = [_result(Status.PASS), _result(Status.ERROR), _result(Status.MISSING)]
-    data = render_junit("hop-suite[2.6.0-cu124]", {"torch_version": "2.6.0"}, results)
-    suite = ET.fromstring(data).find("testsuite")
-    assert suite is not None
-    assert suite.get("name") == "hop-suite[2.6.0-cu124]"
-    assert {p.get("name"): p.get("value") for p in suite.iterfind("properties/property")} == {
-        "torch_version": "2.6.0"
+@pytest.mark.parametrize(
+    ("status", "message", "detail", "attribute", "text"),
+    [
+        # A reader needs a message: without one, the status stands in.
+        (Status.FAIL, "", "", "fail", None),
+        (Status.TIMEOUT, "", "the log tail", "timeout", "the log tail"),
+        (Status.ENV_ERROR, "", "", "env-error", None),
+        (Status.SKIP, "why", "", "why", None),
+        (Status.CRASH, "died", "faulthandler's stacks", "died", "faulthandler's stacks"),
+    ],
+)
+def test_message_and_detail(
+    status: Status, message: str, detail: str, attribute: str, text: str | None
+) -> None:
+    (child,) = [c for c in _one(_case(status, message=message, detail=detail))]
+    assert child.get("message") == attribute
+    assert child.text == text
+
+
+def test_properties_are_written_in_order_and_omitted_when_empty() -> None:
+    props = (("b", "2"), ("a", "1"), ("multi", "one\ntwo"))
+    with_props = _one(_case(Status.PASS, properties=props))
+    assert [(p.get("name"), p.get("value")) for p in with_props.iter("property")] == list(props)
+    assert _one(_case(Status.PASS)).find("properties") is None
+
+
+def test_times_have_three_decimals() -> None:
+    assert _one(_case(Status.PASS, seconds=1.23456)).get("time") == "1.235"
+
+
+# ---------------------------------------------------------------- counts
+
+
+@pytest.mark.parametrize(
+    ("statuses", "expected"),
+    [
+        ([], Counts(0, 0, 0, 0)),
+        ([Status.PASS, Status.XPASS], Counts(2, 0, 0, 0)),
+        ([Status.FAIL, Status.FAIL], Counts(2, 2, 0, 0)),
+        (
+            [Status.ERROR, Status.TIMEOUT, Status.CRASH, Status.ENV_ERROR],
+            Counts(4, 0, 4, 0),
+        ),
+        ([Status.XFAIL, Status.SKIP, Status.MISSING], Counts(3, 0, 0, 3)),
+        (list(Status), Counts(10, 1, 4, 3)),
+    ],
+)
+def test_count_elements(statuses: list[Status], expected: Counts) -> None:
+    assert count_elements(statuses) == expected
+    assert count_elements(iter(statuses)) == expected
+
+
+def test_counts_are_rebuilt_from_the_testcases_at_every_level() -> None:
+    first = (Status.PASS, Status.FAIL, Status.ERROR, Status.XFAIL)
+    second = (Status.TIMEOUT, Status.SKIP, Status.MISSING)
+    suites = [
+        Testsuite("one", (), tuple(_case(s, seconds=1.0) for s in first)),
+        Testsuite("two", (), tuple(_case(s, seconds=0.5) for s in second)),
+        Testsuite("empty", (), ()),
+    ]
+    root = ET.fromstring(render_junit(suites, "all"))
+
+    def attrs(element: ET.Element) -> dict[str, str | None]:
+        return {k: element.get(k) for k in ("tests", "failures", "errors", "skipped", "time")}
+
+    assert attrs(root) == {
+        "tests": "7",
+        "failures": "1",
+        "errors": "2",
+        "skipped": "3",
+        "time": "5.500",
     }
-    cases = suite.findall("testcase")
+    one, two, empty = root.findall("testsuite")
+    assert attrs(one) == {
+        "tests": "4",
+        "failures": "1",
+        "errors": "1",
+        "skipped": "1",
+        "time": "4.000",
+    }
+    assert attrs(two) == {
+        "tests": "3",
+        "failures": "0",
+        "errors": "1",
+        "skipped": "2",
+        "time": "1.500",
+    }
+    assert attrs(empty)["tests"] == "0"
+    assert [s.get("name") for s in (one, two, empty)] == ["one", "two", "empty"]
+
+
+def test_a_plain_junit_reader_sees_the_same_counts() -> None:
+    cases = tuple(_case(s, message="m") for s in Status)
+    data = render_junit([Testsuite("s", (("k", "v"),), cases)], "r")
+    xml = junitparser.JUnitXml.fromstring(data.decode("utf-8"))
+    (suite,) = list(xml)
+    assert (suite.tests, suite.failures, suite.errors, suite.skipped) == (10, 1, 4, 3)
+    assert {p.name: p.value for p in suite.properties()} == {"k": "v"}
+
+
+# ---------------------------------------------------------------- text
+
+
+@pytest.mark.parametrize(
+    ("text", "safe"),
+    [
+        ("plain text", "plain text"),
+        ("tab\tnewline\ncr\r", "tab\tnewline\ncr\r"),  # the three legal controls stay
+        ("\x1b[31mred\x1b[0m", "red"),
+        ("\x1b[1;32mbold green\x1b[m", "bold green"),
+        ("\x1b[?25lcursor", "cursor"),
+        ("nul\x00bel\x07", "nul\ufffdbel\ufffd"),
+        ("\x0b\x0c\x0e\x1f", "\ufffd" * 4),
+        ("lone \ud800 surrogate", "lone \ufffd surrogate"),
+        ("\ufffe\uffff", "\ufffd\ufffd"),
+        ("a lone \x1b escape", "a lone \ufffd escape"),
+        ("unicode é ✓ 𝛑", "unicode é ✓ 𝛑"),
+        ("", ""),
+    ],
+)
+def test_xml_safe(text: str, safe: str) -> None:
+    assert xml_safe(text) == safe
+
+
+def test_illegal_characters_and_ansi_never_reach_the_xml() -> None:
+    dirty = "\x1b[31mred\x1b[0m\x00\ud800"
+    case = Testcase(
+        classname=f"c{dirty}",
+        name=f"n{dirty}",
+        status=Status.ERROR,
+        properties=((f"k{dirty}", f"v{dirty}"),),
+        message=f"m{dirty}",
+        detail=f"d{dirty}",
+    )
+    suite = Testsuite(f"s{dirty}", ((f"sk{dirty}", f"sv{dirty}"),), (case,))
+    data = render_junit([suite], f"r{dirty}")
+    root = ET.fromstring(data)  # would raise on an illegal character
+    clean = "red\ufffd\ufffd"
+    testsuite = root.find("testsuite")
+    testcase = root.find("testsuite/testcase")
+    error = root.find("testsuite/testcase/error")
+    assert testsuite is not None and testcase is not None and error is not None
+    assert root.get("name") == f"r{clean}"
+    assert testsuite.get("name") == f"s{clean}"
+    assert _props(testsuite) == {f"sk{clean}": f"sv{clean}"}
+    assert (testcase.get("classname"), testcase.get("name")) == (f"c{clean}", f"n{clean}")
+    assert _props(testcase) == {f"k{clean}": f"v{clean}"}
+    assert (error.get("message"), error.text) == (f"m{clean}", f"d{clean}")
+
+
+def test_markup_in_text_is_escaped() -> None:
+    detail = "x < y && \"z\" > 'w' ]]>"
+    (child,) = list(_one(_case(Status.FAIL, message=detail, detail=detail)))
+    assert (child.get("message"), child.text) == (detail, detail)
+
+
+# ---------------------------------------------------------------- layout
+
+
+def test_indent_changes_only_whitespace() -> None:
+    cases = tuple(_case(s, message="m", detail="d", properties=(("k", "v"),)) for s in Status)
+    suites = [Testsuite("s", (("k", "v"),), cases)]
+    indented = render_junit(suites, "r")
+    flat = render_junit(suites, "r", indent=False)
+    assert indented.startswith(b"<?xml version='1.0' encoding='utf-8'?>\n<testsuites ")
+    assert flat.startswith(b"<?xml version='1.0' encoding='utf-8'?>\n<testsuites ")
+    assert b"\n  <testsuite " in indented and flat.count(b"\n") == 2
+    a, b = ET.fromstring(indented), ET.fromstring(flat)
+    ET.indent(a)
+    ET.indent(b)
+    assert ET.tostring(a) == ET.tostring(b)
+
+
+def test_the_suites_file_parses_back_into_cell_ids_and_properties() -> None:
+    results = [_result(Status.PASS), _result(Status.ERROR), _result(Status.MISSING)]
+    name = suite_name("2.6.0-cu124", "2.6.0+cu124")
+    suite = Testsuite(name, (("torch_version", "2.6.0"),), tuple(r.testcase() for r in results))
+    root = ET.fromstring(render_junit([suite], name))
+    testsuite = root.find("testsuite")
+    assert testsuite is not None
+    assert root.get("name") == testsuite.get("name") == "hop-suite[2.6.0-cu124]"
+    assert _props(testsuite) == {"torch_version": "2.6.0"}
+    cases = testsuite.findall("testcase")
     assert [CellId.from_junit(c.get("classname", ""), c.get("name", "")) for c in cases] == [
         CELL
     ] * 3
-    props = {p.get("name"): p.get("value") for p in cases[0].iterfind("properties/property")}
-    assert props["status"] == "pass"
+    assert _props(cases[0])["status"] == "pass"
     assert cases[0].get("time") == "1.250"
 
 
-def test_counts_are_rebuilt_from_cells() -> None:
-    statuses = [Status.PASS, Status.FAIL, Status.ERROR, Status.TIMEOUT, Status.XFAIL, Status.SKIP]
-    got = counts([_result(s) for s in statuses])
-    assert got == {"tests": "6", "failures": "1", "errors": "2", "skipped": "2", "time": "7.500"}
+# ---------------------------------------------------------------- env-error
 
 
-def test_control_characters_and_ansi_codes_never_reach_the_xml() -> None:
-    result = make_result(CELL, Status.ERROR, message="\x1b[31mred\x1b[0m\x00", detail="a\x07b")
-    data = render_junit("s", {"k": "v\x01"}, [result])
-    root = ET.fromstring(data)  # would raise on an illegal character
+@pytest.mark.parametrize(
+    ("message", "build", "first_line"),
+    [
+        ("uv failed: no wheel", "cpu", "uv failed: no wheel"),
+        ("target 2.6.0-cu124: could not install\nline two\nline three", None, None),
+        ("colour \x1b[31mred\x1b[0m and nul \x00", "cu124", None),
+    ],
+)
+def test_env_error_suite(message: str, build: str | None, first_line: str | None) -> None:
+    suite = env_error_suite("2.6.0-cu124", message, build)
+    expected_props = [("schema_version", "1"), ("target", "2.6.0-cu124")]
+    if build is not None:
+        expected_props.append(("build", build))
+    assert suite.name == suite_name("2.6.0-cu124", None) == "hop-suite[2.6.0-cu124]"
+    assert list(suite.properties) == expected_props
+    (case,) = suite.cases
+    assert (case.classname, case.name, case.status) == (
+        ENV_CLASSNAME,
+        "install[2.6.0-cu124]",
+        Status.ENV_ERROR,
+    )
+    assert dict(case.properties) == {"status": "env-error", "error_message": message}
+    assert case.message == (first_line or message.splitlines()[0])
+    assert case.detail == message
+
+    root = ET.fromstring(render_junit([suite], suite.name))
+    assert (root.get("tests"), root.get("errors")) == ("1", "1")
     error = root.find("testsuite/testcase/error")
     assert error is not None
-    assert error.get("message") == "red"
-    assert error.text == "ab"
+    assert error.get("type") == "env-error"
+    assert error.get("message") == xml_safe(case.message)
+    assert error.text == xml_safe(message)
 
 
-def test_multiline_property_values_survive() -> None:
-    result = make_result(CELL, Status.ERROR, properties={Prop.ERROR_MESSAGE: "one\ntwo"})
-    root = ET.fromstring(render_junit("s", {}, [result]))
-    props = {p.get("name"): p.get("value") for p in root.iterfind(".//testcase//property")}
-    assert props["error_message"] == "one\ntwo"
+# ---------------------------------------------------------------- names and files
 
 
 @pytest.mark.parametrize(
@@ -110,9 +354,10 @@ def test_multiline_property_values_survive() -> None:
     [
         ("2.6.0-cu124", "2.6.0+cu124", "hop-suite[2.6.0-cu124]"),
         (None, "2.13.0", "hop-suite[2.13.0]"),
+        (None, None, "hop-suite[unknown]"),
     ],
 )
-def test_suite_name(target: str | None, version: str, expected: str) -> None:
+def test_suite_name(target: str | None, version: str | None, expected: str) -> None:
     assert suite_name(target, version) == expected
 
 
