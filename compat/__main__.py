@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -21,17 +21,21 @@ from compat.artifacts import (
     JSON_NAME,
     JUNIT_NAME,
     MD_NAME,
-    Chunks,
     write_env_error,
     write_report,
 )
+from compat.build import build_report
 from compat.config import load_config
 from compat.diff import load_report_data, render_diff, resolve_diff
 from compat.errors import CompatError, ExitCode, InputError, ReportFileError
-from compat.load import parse_target_args, resolve_report
-from compat.model import ChangeKind, Report
-from compat.render_json import iter_json
-from compat.render_junit import iter_junit_report
+from compat.facts import resolve_facts
+from compat.layout import change_counts
+from compat.load import load_inputs, parse_target_args
+from compat.model import ChangeKind, Facts, Report
+from compat.render_html import render_html
+from compat.render_json import render_json
+from compat.render_junit import render_junit
+from compat.render_md import render_markdown
 from compat.scrub import scrub_credentials
 from suites.behaviours import BUILTIN, Behaviour
 
@@ -58,36 +62,24 @@ def load_user_behaviours(path: Path | None, env: Mapping[str, str]) -> tuple[Beh
     return load_config(path, env).behaviours
 
 
-def _renderers(report: Report, warn: Callable[[str], None]) -> dict[str, Chunks]:
-    """What goes into the report folder; Markdown and HTML only where their modules exist."""
-    out: dict[str, Chunks] = {
-        JSON_NAME: lambda: iter_json(report, {"generator": f"torch-hop-compat {_version()}"}),
-        JUNIT_NAME: lambda: iter_junit_report(report),
+def render_files(report: Report, facts: Facts) -> dict[str, str]:
+    """What goes into the report folder, by file name."""
+    return {
+        JSON_NAME: render_json(report, facts, {"generator": f"torch-hop-compat {_version()}"}),
+        JUNIT_NAME: render_junit(report, facts),
+        MD_NAME: render_markdown(report, facts),
+        HTML_NAME: render_html(report, facts),
     }
-    try:
-        from compat.render_md import render_markdown
-
-        out[MD_NAME] = lambda: (render_markdown(report),)
-    except ImportError as err:
-        warn(f"{MD_NAME} not written: compat.render_md cannot be imported ({err}).")
-    try:
-        from compat.render_html import render_html
-
-        out[HTML_NAME] = lambda: (render_html(report),)
-    except ImportError as err:
-        warn(f"{HTML_NAME} not written: compat.render_html cannot be imported ({err}).")
-    return out
 
 
-def _summary(report: Report) -> str:
-    regressions = sum(c.kind is ChangeKind.REGRESSION for c in report.facts.changes)
-    fixes = len(report.facts.changes) - regressions
+def _summary(report: Report, facts: Facts) -> str:
+    kinds = change_counts(facts)
     env_errors = sum(t.env_error is not None for t in report.targets)
     parts = [
         f"{len(report.targets)} targets",
-        f"{len(report.cells)} cells",
-        f"{regressions} regressions",
-        f"{fixes} fixes",
+        f"{sum(len(row.cells) for row in report.rows)} cells",
+        f"{kinds[ChangeKind.REGRESSION]} regressions",
+        f"{kinds[ChangeKind.FIX]} fixes",
     ]
     if env_errors:
         parts.append(f"{env_errors} targets not installed")
@@ -103,15 +95,12 @@ def cmd_report(args: argparse.Namespace, out: Console, err: Console) -> int:
         raise InputError(
             "no JUnit input given: pass files or folders (e.g. reports/junit), or --target ID=FILE."
         )
-    report = resolve_report(args.junit, behaviours, overrides)
+    report = build_report(load_inputs(args.junit, overrides), behaviours)
     for skipped in report.skipped_inputs:
         err.print(Text("skipped: ", style="yellow") + Text(skipped.reason))
-
-    def warn(message: str) -> None:
-        err.print(Text("warning: ", style="yellow") + Text(scrub_credentials(message)))
-
-    written = write_report(args.out, _renderers(report, warn), today=datetime.now(UTC).date())
-    summary = _summary(report)
+    facts = resolve_facts(report)
+    written = write_report(args.out, render_files(report, facts), today=datetime.now(UTC).date())
+    summary = _summary(report, facts)
     if written.created:
         line = Text("wrote ", style="green") + Text(f"{written.folder}/ ", style="bold")
         line += Text(f"({', '.join(written.files)}): {summary}")

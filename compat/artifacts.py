@@ -1,7 +1,7 @@
 """Every path the report writes, and the only writes: atomic, versioned, never overwritten.
 
 A report lands in ``<root>/<UTC date>-<short content hash>/`` (report.md,
-report.html, report.json, junit.xml), is assembled in a temporary folder
+report.html, report.json, junit.xml), is written into a temporary folder
 beside it and renamed into place in one step, and ``<root>/index.md`` lists
 the folders newest first. The hash is taken over report.json, which holds
 everything the report says and nothing run-specific, so the same inputs
@@ -15,15 +15,14 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from compat.errors import ArtifactError
-from compat.junit import format_env_error
-from compat.load import gc_paused
-from compat.parallel import Forked, can_fork
+from compat.scrub import scrub_credentials
+from suites.junit_xml import env_error_suite, render_junit
 
 DEFAULT_ROOT = Path("reports")
 JSON_NAME = "report.json"
@@ -32,9 +31,6 @@ HTML_NAME = "report.html"
 JUNIT_NAME = "junit.xml"
 INDEX_NAME = "index.md"
 HASH_LENGTH = 12
-# Written by a second process where the machine has a second CPU, from the start: on a
-# big matrix these two take about as long as report.json and report.html together.
-HELPER_WRITES = (JUNIT_NAME, MD_NAME)
 _FOLDER = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2})-(?P<hash>[0-9a-f]+)$")
 
 
@@ -71,71 +67,33 @@ def find_report(root: Path, digest: str) -> Path | None:
     return next((p for p in report_folders(root) if p.name.endswith("-" + digest)), None)
 
 
-Chunks = Callable[[], Iterable[str]]  # a renderer: its text, in pieces
+def write_report(root: Path, files: Mapping[str, str], today: date) -> Written:
+    """Write ``files`` (name -> text) into a new folder under ``root``, named by report.json.
 
-
-def write_report(
-    root: Path, renderers: Mapping[str, Chunks], today: date, parallel: bool | None = None
-) -> Written:
-    """Write each renderer's text into a new folder under ``root``, report.json first.
-
-    Texts are streamed to disk piece by piece, so a big matrix never holds a
-    whole rendering in memory, and without cyclic garbage collection (the
-    renderers make millions of short-lived acyclic objects; see
-    ``compat.load.gc_paused``). report.json's hash names the folder; when a
-    folder with that hash exists, it is left as it is and nothing of this run
-    stays behind. With ``parallel`` (None: where fork and a second CPU exist),
-    a forked process writes the ``HELPER_WRITES`` files from the start, while
-    this one writes report.json and then the rest; without it, nothing but
-    report.json is rendered before the hash is known.
+    When a folder with report.json's hash exists, it is left as it is and
+    nothing of this run stays behind.
     """
-    if JSON_NAME not in renderers:
-        raise ValueError(f"write_report needs a {JSON_NAME} renderer")
-    if parallel is None:
-        parallel = can_fork()
+    if JSON_NAME not in files:
+        raise ValueError(f"write_report needs a {JSON_NAME}")
+    digest = content_hash(files[JSON_NAME])
+    existing = find_report(root, digest)
+    if existing is not None:
+        return Written(existing, created=False, files=_files(existing))
+    final = root / f"{today.isoformat()}-{digest}"
+    tmp: Path | None = None
     try:
         root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
-    except OSError as err:
-        raise ArtifactError(
-            f"cannot create the report folder under {root} ({err.strerror}): pick another "
-            "--out or fix its permissions."
-        ) from err
-    final: Path | None = None
-    rest = [name for name in renderers if name != JSON_NAME]
-    helped = [name for name in rest if parallel and name in HELPER_WRITES]
-    try:
-        with gc_paused():
-            # The helper starts at once: its files take as long as report.json and
-            # report.html together, and where report.json's hash finds the report
-            # already there, it is stopped and what it wrote is removed.
-            helper = Forked(
-                lambda: _write_all(tmp, [(name, renderers[name]) for name in helped]),
-                f"writing {' and '.join(helped)}",
-                fork=bool(helped),
-            )
-            try:
-                digest = _write_chunks(tmp / JSON_NAME, renderers[JSON_NAME](), hashed=True)
-                digest = digest[:HASH_LENGTH]
-                existing = find_report(root, digest)
-                if existing is not None:
-                    helper.stop()
-                    shutil.rmtree(tmp)
-                    return Written(existing, created=False, files=_files(existing))
-                final = root / f"{today.isoformat()}-{digest}"
-                for name in rest:
-                    if name not in helped:
-                        _write_chunks(tmp / name, renderers[name]())
-                helper.result()
-            finally:
-                helper.stop()
+        for name, text in files.items():
+            (tmp / name).write_text(text, encoding="utf-8", newline="\n")
         os.chmod(tmp, 0o755)  # mkdtemp makes it private
         os.rename(tmp, final)
-    except BaseException as err:
-        shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException as err:  # an interrupt too: no half-written folder stays
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(err, OSError):
             raise ArtifactError(
-                f"cannot write the report into {final or root} ({err.strerror}): pick another "
+                f"cannot write the report into {final} ({err.strerror}): pick another "
                 "--out or fix its permissions."
             ) from err
         raise
@@ -145,24 +103,6 @@ def write_report(
 
 def _files(folder: Path) -> tuple[str, ...]:
     return tuple(sorted(p.name for p in folder.iterdir() if p.is_file()))
-
-
-def _write_all(folder: Path, renderers: Sequence[tuple[str, Chunks]]) -> None:
-    for name, render in renderers:
-        _write_chunks(folder / name, render())
-
-
-def _write_chunks(path: Path, chunks: Iterable[str], hashed: bool = False) -> str:
-    """Write UTF-8 text piece by piece; returns its sha256 hex digest where ``hashed``
-    (only report.json's names the folder: the others are not hashed), else ""."""
-    digest = hashlib.sha256() if hashed else None
-    with open(path, "wb") as f:
-        for chunk in chunks:
-            data = chunk.encode("utf-8")
-            if digest is not None:
-                digest.update(data)
-            f.write(data)
-    return digest.hexdigest() if digest is not None else ""
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -222,8 +162,10 @@ def write_env_error(
 ) -> Path:
     """Write the suite-format JUnit of a target that could not be installed or imported."""
     out = Path(path)
+    # Install logs name index URLs with tokens.
+    suite = env_error_suite(target_id, scrub_credentials(message), build)
     try:
-        write_atomic(out, format_env_error(target_id, message, build))
+        write_atomic(out, render_junit([suite], suite.name).decode("utf-8"))
     except OSError as err:
         raise ArtifactError(
             f"cannot write {out} ({err.strerror}): fix the permissions of {out.parent}."

@@ -16,7 +16,7 @@ from typing import Any
 
 from compat.errors import ConfigError, did_you_mean
 from compat.scrub import scrub_credentials
-from suites.behaviours import BUILTIN, Behaviour, matching
+from suites.behaviours import BUILTIN, Behaviour
 from suites.schema import Mode, Prop
 
 ALLOWED_KEYS: tuple[str, ...] = (
@@ -154,59 +154,6 @@ def _properties(value: object, here: str) -> tuple[tuple[str, str], ...]:
         _check_regex(pattern, f"properties.{key}", here)
         out.append((str(key), pattern))
     return tuple(sorted(out))
-
-
-class Tagger:
-    """Which behaviours a cell shows, memoised: the same facts recur across targets."""
-
-    def __init__(self, behaviours: tuple[Behaviour, ...]) -> None:
-        self.behaviours = behaviours
-        self._applicable: dict[tuple[str, str], tuple[Behaviour, ...]] = {}
-        self._memo: dict[
-            tuple[str, str, str | None, str | None, tuple[tuple[str, str], ...]],
-            tuple[str, ...],
-        ] = {}
-
-    def applicable(self, hop: str, mode: str) -> tuple[Behaviour, ...]:
-        """The behaviours whose HOP and mode patterns cover this HOP and mode."""
-        key = (hop, str(mode))
-        found = self._applicable.get(key)
-        if found is None:
-            found = self._applicable[key] = tuple(
-                b for b in self.behaviours if b.applies_to(hop, mode)
-            )
-        return found
-
-    def tags(
-        self,
-        applicable: tuple[Behaviour, ...],
-        hop: str,
-        mode: str,
-        error_type: str | None,
-        message: str | None,
-        properties: tuple[tuple[str, str], ...],
-    ) -> tuple[str, ...]:
-        """Ids of the ``applicable`` behaviours these cell facts show, in table order."""
-        if not applicable:
-            return ()
-        key = (hop, str(mode), error_type, message, properties)
-        found = self._memo.get(key)
-        if found is None:
-            found = matching(applicable, hop, mode, error_type, message, dict(properties))
-            self._memo[key] = found
-        return found
-
-    def tag(
-        self,
-        hop: str,
-        mode: str,
-        error_type: str | None,
-        message: str | None,
-        properties: tuple[tuple[str, str], ...],
-    ) -> tuple[str, ...]:
-        """Ids of the behaviours of the whole table these cell facts show."""
-        applicable = self.applicable(hop, mode)
-        return self.tags(applicable, hop, mode, error_type, message, properties)
 
 
 def merge_tags(table: tuple[Behaviour, ...], *groups: Sequence[str]) -> tuple[str, ...]:

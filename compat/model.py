@@ -1,15 +1,15 @@
 """The report model: targets x cases x modes x devices, and the facts derived from it.
 
-Everything here is a frozen value; ``compat.facts`` computes the derived
-parts, the renderers only read.
+Everything here is a frozen value: ``compat.build`` makes a ``Report`` from
+the JUnit read, ``compat.facts`` derives its ``Facts``, the renderers only read.
 """
 
 from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from packaging.version import Version
 
@@ -150,13 +150,42 @@ class Facts:
 
 
 @dataclass(frozen=True)
+class Row:
+    """One cell id across targets: its cells in column order (targets without one left out)."""
+
+    id: CellId
+    cells: tuple[Cell, ...]
+
+
+@dataclass(frozen=True)
 class Report:
-    """Every merged cell, its targets in column order, and the derived facts."""
+    """Every merged cell, as rows sorted by cell id, and its targets in column order."""
 
     targets: tuple[TargetInfo, ...]  # builds grouped, versions ascending within a build
-    # Sorted by (cell id, target column); a loaded report's are made when first looked
-    # at (compat.facts.ReportCells), so compare them as sequences.
-    cells: Sequence[Cell]
+    rows: tuple[Row, ...]
     behaviours: tuple[Behaviour, ...]  # built-in and user-declared
     skipped_inputs: tuple[SkippedInput, ...] = ()
-    facts: Facts = field(default_factory=Facts)
+
+    @property
+    def cells(self) -> tuple[Cell, ...]:
+        """Every cell, by cell id, then target column."""
+        return tuple(cell for row in self.rows for cell in row.cells)
+
+    @classmethod
+    def from_cells(
+        cls,
+        targets: tuple[TargetInfo, ...],
+        cells: Iterable[Cell],
+        behaviours: tuple[Behaviour, ...],
+        skipped_inputs: tuple[SkippedInput, ...] = (),
+    ) -> Report:
+        """A report whose rows are ``cells`` grouped by cell id, each in column order."""
+        column = {t.id: i for i, t in enumerate(targets)}
+        by_id: dict[CellId, list[Cell]] = {}
+        for cell in cells:
+            by_id.setdefault(cell.id, []).append(cell)
+        rows = tuple(
+            Row(cell_id, tuple(sorted(by_id[cell_id], key=lambda c: column.get(c.target, -1))))
+            for cell_id in sorted(by_id)
+        )
+        return cls(targets, rows, behaviours, skipped_inputs)

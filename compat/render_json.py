@@ -9,11 +9,10 @@ published reports diff readably.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from compat.facts import report_index, time_texts
-from compat.model import Cell, Facts, Report, TargetInfo
+from compat.model import Cell, Facts, Report, Row, TargetInfo
 from suites.behaviours import Behaviour
 from suites.schema import Prop
 
@@ -37,8 +36,8 @@ REDUNDANT_PROPERTIES = frozenset(
 )
 
 
-# One encoder for every value: json.dumps with options builds a new one per call.
-_dumps = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+def _dumps(value: object) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def target_data(t: TargetInfo) -> dict[str, Any]:
@@ -93,51 +92,18 @@ def result_data(cell: Cell, extra: dict[str, str] | None = None) -> dict[str, An
     return out
 
 
-_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
-
-
-def _row_lines(report: Report) -> Iterator[str]:
-    """One object per cell id (its results in column order), as canonical JSON text.
-
-    A big matrix has 500k results but few distinct ones apart from their target
-    and time: each distinct result is encoded once, up to its last two keys in
-    sorted order (target and time), each distinct time once, with the text that
-    closes its result, and a row's results are joined in C-level passes.
-    """
-    index = report_index(report)
-    heads = [_result_head(cell) for cell in index.results]
-    targets = {t.id: _dumps(t.id) for t in report.targets}
-    columns = [targets[t.id] for t in report.targets]
-    # float's repr is json's, but for NaN and the infinities
-    texts = time_texts(report)
-    ends = {t: f',"time":{_NON_FINITE.get(text, text)}}},' for t, text in texts.items()}
-    for cell_id in index.groups:
-        if id(cell_id) in index.complete:
-            names: Sequence[str] = columns
-        else:
-            names = [targets.get(t) or _dumps(t) for t in index.targets[id(cell_id)]]
-        results = list(map(heads.__getitem__, index.result_of[id(cell_id)]))
-        parts = [""] * (3 * len(results))
-        parts[0::3] = results
-        parts[1::3] = names
-        parts[2::3] = map(ends.__getitem__, index.times[id(cell_id)])
-        if parts:
-            parts[-1] = parts[-1][:-1]  # no comma after the last result
-        row = {
-            "device": cell_id.device.value,
-            "hop": cell_id.hop,
-            "id": str(cell_id),
-            "mode": cell_id.mode.value,
-        }
-        tail = {"source": cell_id.source.value, "variant": cell_id.variant}
-        yield f'{_dumps(row)[:-1]},"results":[{"".join(parts)}],{_dumps(tail)[1:]}'
-
-
-def _result_head(cell: Cell) -> str:
-    """``result_data(cell)`` as JSON up to its ``"target":`` key (target and time sort last)."""
-    data = result_data(cell)
-    del data["target"], data["time"]
-    return _dumps(data)[:-1] + ',"target":'
+def row_data(row: Row) -> dict[str, Any]:
+    """One cell id and its results in column order."""
+    cell_id = row.id
+    return {
+        "device": cell_id.device.value,
+        "hop": cell_id.hop,
+        "id": str(cell_id),
+        "mode": cell_id.mode.value,
+        "results": [result_data(cell) for cell in row.cells],
+        "source": cell_id.source.value,
+        "variant": cell_id.variant,
+    }
 
 
 def facts_data(facts: Facts) -> dict[str, list[dict[str, Any]]]:
@@ -178,48 +144,27 @@ def facts_data(facts: Facts) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def _list(items: Iterable[object]) -> Iterator[str]:
-    """A JSON array, one item per line, in pieces."""
-    return _encoded(_dumps(item) for item in items)
+def _lines(items: Iterable[object]) -> str:
+    """A JSON array, one item per line."""
+    encoded = [_dumps(item) for item in items]
+    return "[\n" + ",\n".join(encoded) + "\n]" if encoded else "[]"
 
 
-def _encoded(items: Iterable[str]) -> Iterator[str]:
-    """A JSON array of items already encoded, one per line, in pieces."""
-    first = True
-    for item in items:
-        yield ("[\n" if first else ",\n") + item
-        first = False
-    yield "[]" if first else "\n]"
-
-
-def _facts(facts: Facts) -> Iterator[str]:
-    yield "{"
-    for i, (key, items) in enumerate(sorted(facts_data(facts).items())):
-        yield f'{"," if i else ""}\n"{key}":'
-        yield from _list(items)
-    yield "\n}"
-
-
-def iter_json(report: Report, metadata: Mapping[str, str] | None = None) -> Iterator[str]:
-    """The report as canonical JSON, in pieces (a line or so each), for streaming."""
-    sections: list[tuple[str, Iterable[str]]] = [  # sorted by key, as sort_keys would be
-        ("behaviours", _list(behaviour_data(b) for b in report.behaviours)),
-        ("cells", _encoded(_row_lines(report))),
-        ("facts", _facts(report.facts)),
-        ("metadata", [_dumps(dict(metadata or {}))]),
-        ("schema_version", [_dumps(JSON_SCHEMA_VERSION)]),
-        (
-            "skipped_inputs",
-            _list({"path": s.path, "reason": s.reason} for s in report.skipped_inputs),
-        ),
-        ("targets", _list(target_data(t) for t in report.targets)),
-    ]
-    for i, (key, pieces) in enumerate(sections):
-        yield f'{"{" if i == 0 else ","}\n"{key}":'
-        yield from pieces
-    yield "\n}\n"
-
-
-def render_json(report: Report, metadata: Mapping[str, str] | None = None) -> str:
+def render_json(report: Report, facts: Facts, metadata: Mapping[str, str] | None = None) -> str:
     """The report as canonical JSON; ``metadata`` is the only run-specific part."""
-    return "".join(iter_json(report, metadata))
+    facts_text = ",".join(
+        f"\n{_dumps(key)}:{_lines(items)}" for key, items in sorted(facts_data(facts).items())
+    )
+    sections = {  # sorted by key, as sort_keys would be
+        "behaviours": _lines(behaviour_data(b) for b in report.behaviours),
+        "cells": _lines(row_data(row) for row in report.rows),
+        "facts": "{" + facts_text + "\n}",
+        "metadata": _dumps(dict(metadata or {})),
+        "schema_version": _dumps(JSON_SCHEMA_VERSION),
+        "skipped_inputs": _lines(
+            {"path": s.path, "reason": s.reason} for s in report.skipped_inputs
+        ),
+        "targets": _lines(target_data(t) for t in report.targets),
+    }
+    body = ",".join(f"\n{_dumps(key)}:{text}" for key, text in sections.items())
+    return "{" + body + "\n}\n"

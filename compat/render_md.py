@@ -1,230 +1,28 @@
-"""Report -> GitHub-flavoured Markdown, compact enough for a PR comment.
-
-Also the matrix layout (which columns and rows each mode/device block has)
-that the HTML renderer shares, so both show the same table.
-"""
+"""Report -> GitHub-flavoured Markdown, compact enough for a PR comment."""
 
 from __future__ import annotations
 
-import itertools
-import operator
 import re
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from itertools import repeat
+from collections.abc import Callable, Iterable, Sequence
 
-from compat.facts import report_groups, report_index, report_memo
-from compat.model import Cell, ChangeKind, Report, RowSince, TargetInfo, Verdict
-from suites.schema import CellId, Device, Mode, Status, SuiteProp
-
-STATUS_SYMBOL: Mapping[Status, str] = {
-    Status.PASS: "✅",
-    Status.FAIL: "❌",
-    Status.ERROR: "💥",
-    Status.XFAIL: "⚠️",
-    Status.XPASS: "🎉",
-    Status.SKIP: "⏭️",
-    Status.MISSING: "∅",
-    Status.TIMEOUT: "⏱️",
-    Status.CRASH: "☠️",
-    Status.ENV_ERROR: "🚫",
-}
-NO_RESULT_SYMBOL = "·"
-
-STATUS_MEANING: Mapping[Status, str] = {
-    Status.PASS: "exported, ran, outputs match",
-    Status.FAIL: "exported and ran, outputs differ",
-    Status.ERROR: "an exception while exporting, round-tripping or running",
-    Status.XFAIL: "a known behaviour reproduced",
-    Status.XPASS: "a known behaviour the reference expects is absent: fixed",
-    Status.SKIP: "not run, with a reason",
-    Status.MISSING: "the HOP or the mode does not exist in this torch",
-    Status.TIMEOUT: "ran past its time limit",
-    Status.CRASH: "the interpreter died in this case",
-    Status.ENV_ERROR: "the target could not be installed or imported",
-}
-NO_RESULT_MEANING = "no result for this cell"
-
-MODE_MEANING: Mapping[Mode, str] = {
-    Mode.AOT: "torch.export.export with its default strictness",
-    Mode.PRE_DISPATCH: "torch.export._trace._export(..., pre_dispatch=True)",
-    Mode.RETRACE: "pre_dispatch, then run_decompositions()",
-    Mode.SERIALIZE: "retrace, then torch.export.save and torch.export.load",
-    Mode.NON_STRICT: "torch.export.export(..., strict=False)",
-}
+from compat.layout import (
+    MODE_MEANING,
+    NO_RESULT,
+    STATUS_STYLE,
+    aot_strictness,
+    changes_line,
+    plural,
+    resolve_matrix,
+    since_label,
+    status_counts,
+    summary_line,
+    verdict_summary,
+)
+from compat.model import Cell, ChangeKind, Facts, Report, TargetInfo, Verdict
+from suites.schema import Status, SuiteProp
 
 MAX_SIGNATURES = 10
 MAX_CELLS_LISTED = 5
-
-
-@dataclass(frozen=True)
-class MatrixRow:
-    """One case in one mode/device block: its cell per column and its "since" per build."""
-
-    case: str
-    hop: str
-    cells: Sequence[Cell | None]  # per block target; None: no result
-    since: tuple[RowSince | None, ...]  # per block build; None: no fact for that build
-    cell: CellId | None = None  # the row's cell id
-    full: bool = False  # a cell in every column: ``cells`` are its group's, in order
-
-
-@dataclass(frozen=True)
-class MatrixBlock:
-    """The matrix of one mode on one device."""
-
-    mode: Mode
-    device: Device
-    targets: tuple[TargetInfo, ...]
-    builds: tuple[str, ...]
-    rows: tuple[MatrixRow, ...]
-
-
-def target_devices(target: TargetInfo, cells: Iterable[Cell]) -> frozenset[Device]:
-    """Devices a target has results for, or declares; cpu when it never ran."""
-    return _devices(target, {c.id.device for c in cells if c.target == target.id})
-
-
-def _devices(target: TargetInfo, found: set[Device]) -> frozenset[Device]:
-    declared = dict(target.properties).get(SuiteProp.DEVICES, "")
-    known = {d.value for d in Device}
-    found.update(Device(n.strip()) for n in declared.split(",") if n.strip() in known)
-    return frozenset(found) if found else frozenset({Device.CPU})
-
-
-_TARGET = operator.attrgetter("target")
-
-
-def resolve_matrix(report: Report) -> tuple[MatrixBlock, ...]:
-    """One block per device (cpu first) and mode (in ``Mode`` order) that has cells."""
-    return report_memo(report, "matrix", _resolve_matrix)
-
-
-def _resolve_matrix(report: Report) -> tuple[MatrixBlock, ...]:
-    index = report_index(report)
-    since_of = _since_lookup(report, index.groups)
-    every = len(report.targets)
-    # Which targets have results on each device, and the rows of each block: one pass.
-    with_results: dict[Device, set[str]] = defaultdict(set)
-    by_block: dict[tuple[Mode, Device], list[tuple[CellId, Sequence[Cell]]]] = defaultdict(list)
-    for cell_id, cells in index.groups.items():
-        found = with_results[cell_id.device]
-        if len(found) < every:  # once every target is in, no row can add one
-            found.update(index.targets[id(cell_id)])
-        by_block[cell_id.mode, cell_id.device].append((cell_id, cells))
-    devices_of = {
-        t.id: _devices(t, {d for d, ids in with_results.items() if t.id in ids})
-        for t in report.targets
-    }
-    blocks: list[MatrixBlock] = []
-    for device in Device:
-        targets = tuple(t for t in report.targets if device in devices_of[t.id])
-        ids = [t.id for t in targets]
-        # A build none of whose targets ran has no "since" to show.
-        builds = tuple(dict.fromkeys(t.family for t in targets if t.env_error is None))
-        for mode in Mode:
-            if (mode, device) not in by_block:
-                continue
-            rows = []
-            for cell_id, cells in by_block[mode, device]:
-                full = len(ids) == every and id(cell_id) in index.complete
-                if full or index.targets[id(cell_id)] == ids:  # a cell in every column
-                    row_cells: Sequence[Cell | None] = cells  # made only where looked at
-                    full = True
-                else:
-                    by_target = {c.target: c for c in cells}
-                    row_cells = tuple(map(by_target.get, ids))
-                since = tuple(since_of(cell_id, b) for b in builds)
-                rows.append(MatrixRow(cell_id.case, cell_id.hop, row_cells, since, cell_id, full))
-            blocks.append(MatrixBlock(mode, device, targets, builds, tuple(rows)))
-    return tuple(blocks)
-
-
-def _since_lookup(
-    report: Report, groups: Mapping[CellId, object]
-) -> Callable[[CellId, str], RowSince | None]:
-    """(cell id, build) -> its "since" fact; by object where the facts share the ids."""
-    facts = report.facts.since
-    keys = {id(cell_id) for cell_id in groups}
-    if all(id(s.cell) in keys for s in facts):  # hashing a CellId costs far more
-        by_object = {(id(s.cell), s.build): s for s in facts}
-        return lambda cell_id, build: by_object.get((id(cell_id), build))
-    by_value = {(s.cell, s.build): s for s in facts}
-    return lambda cell_id, build: by_value.get((cell_id, build))
-
-
-def status_counts(report: Report) -> tuple[tuple[Status, int], ...]:
-    """How many cells have each status, in ``Status`` order, zeros left out."""
-    return report_memo(report, "status_counts", _status_counts)
-
-
-def _status_counts(report: Report) -> tuple[tuple[Status, int], ...]:
-    # From the cells' result indices: a pass over compact lists, not over every cell.
-    index = report_index(report)
-    per_result = Counter(itertools.chain.from_iterable(index.result_of.values()))
-    counts: Counter[Status] = Counter()
-    for i, n in per_result.items():
-        counts[index.results[i].status] += n
-    return tuple((s, counts[s]) for s in Status if counts[s])
-
-
-def plural(n: int, noun: str) -> str:
-    suffix = "es" if noun.endswith(("s", "x")) else "s"
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}{suffix}"
-
-
-def summary_line(report: Report) -> str:
-    """``5 targets · 7 cases · 5 modes · 2 devices · 140 cells``."""
-    ids = report_groups(report)  # the cell ids, each once
-    return " · ".join(
-        (
-            plural(len(report.targets), "target"),
-            plural(len({i.case for i in ids}), "case"),
-            plural(len({i.mode for i in ids}), "mode"),
-            plural(len({i.device for i in ids}), "device"),
-            plural(len(report.cells), "cell"),
-        )
-    )
-
-
-def changes_line(report: Report, strong: str = "") -> str:
-    """How many regressions and fixes; ``strong`` wraps the regressions (e.g. ``**``)."""
-    kinds = dict(change_counts(report))
-    regressions = plural(kinds[ChangeKind.REGRESSION], "regression")
-    fixes = plural(kinds[ChangeKind.FIX], "fix")
-    return f"{strong}{regressions}{strong}, {fixes} between consecutive versions of a build family."
-
-
-def aot_strictness(target: TargetInfo) -> str:
-    value = dict(target.properties).get(SuiteProp.AOT_STRICT)
-    return {"true": "strict", "false": "non-strict"}.get(value or "", value or "")
-
-
-def since_label(row: RowSince | None, targets: Mapping[str, TargetInfo]) -> str:
-    """The version a row passes from, "never" when it fails in the newest, "" when unknown."""
-    if row is None:
-        return ""
-    if row.since is None:
-        return "never"
-    target = targets.get(row.since)
-    return str(target.version) if target is not None else row.since
-
-
-def verdict_summary(first_seen: str | None, absent_since: str | None, still: bool) -> str:
-    if still:
-        return "still present in newest"
-    if absent_since is not None:
-        return f"absent since {absent_since}"
-    if first_seen is None:
-        return "never reproduced"
-    return "not reproduced in newest"
-
-
-def change_counts(report: Report) -> tuple[tuple[ChangeKind, int], ...]:
-    """How many regressions and fixes the facts list, regressions first."""
-    counts = Counter(c.kind for c in report.facts.changes)
-    return tuple((k, counts[k]) for k in (ChangeKind.REGRESSION, ChangeKind.FIX))
 
 
 # --- Markdown text -----------------------------------------------------------
@@ -239,12 +37,7 @@ def _one_line(text: str) -> str:
 
 def _text(text: str) -> str:
     """Data as Markdown text: one line, every significant character backslash-escaped."""
-    if _PLAIN.search(text) is None:  # most are versions and ids
-        return text.strip()
     return _MD_SPECIAL.sub(r"\\\1", _one_line(text))
-
-
-_PLAIN = re.compile(r"[\\`*_\[\]<>|~&#!\r\n]")  # what _text changes, besides the ends
 
 
 def _code(text: str, *, table: bool = True) -> str:
@@ -279,24 +72,24 @@ def _capped(items: Sequence[str], limit: int = MAX_CELLS_LISTED) -> str:
 
 def _symbol(cell: Cell | None, target: TargetInfo) -> str:
     if cell is not None:
-        return STATUS_SYMBOL[cell.status]
+        return STATUS_STYLE[cell.status].symbol
     if target.env_error is not None:
-        return STATUS_SYMBOL[Status.ENV_ERROR]
-    return NO_RESULT_SYMBOL
+        return STATUS_STYLE[Status.ENV_ERROR].symbol
+    return NO_RESULT.symbol
 
 
 # --- sections ----------------------------------------------------------------
 
 
-def _summary(report: Report) -> list[str]:
+def _summary(report: Report, facts: Facts) -> list[str]:
     lines = [summary_line(report), ""]
     counts = status_counts(report)
     if counts:
-        lines += [" · ".join(f"{STATUS_SYMBOL[s]} {n} {s}" for s, n in counts), ""]
-    return [*lines, f"{changes_line(report, '**')}", ""]
+        lines += [" · ".join(f"{STATUS_STYLE[s].symbol} {n} {s}" for s, n in counts), ""]
+    return [*lines, f"{changes_line(facts, '**')}", ""]
 
 
-def _environments(report: Report) -> list[str]:
+def _environments(report: Report, facts: Facts) -> list[str]:
     lines = ["## Environments", ""]
     if not report.targets:
         return [*lines, "No targets.", ""]
@@ -330,9 +123,9 @@ def _problem(t: TargetInfo) -> str:
     return ""
 
 
-def _legend(_report: Report) -> list[str]:
-    items = [f"{STATUS_SYMBOL[s]} {s} ({STATUS_MEANING[s]})" for s in Status]
-    items.append(f"{NO_RESULT_SYMBOL} {NO_RESULT_MEANING}")
+def _legend(_report: Report, _facts: Facts) -> list[str]:
+    items = [f"{STATUS_STYLE[s].symbol} {s} ({STATUS_STYLE[s].meaning})" for s in Status]
+    items.append(f"{NO_RESULT.symbol} {NO_RESULT.meaning}")
     return [
         "## Legend",
         "",
@@ -344,19 +137,13 @@ def _legend(_report: Report) -> list[str]:
     ]
 
 
-def _matrices(report: Report) -> list[str]:
+def _matrices(report: Report, facts: Facts) -> list[str]:
     lines = ["## Matrix", ""]
-    blocks = resolve_matrix(report)
+    blocks = resolve_matrix(report, facts)
     if not blocks:
         return [*lines, "No cells.", ""]
     by_id = {t.id: t for t in report.targets}
     several = len({b.device for b in blocks}) > 1
-    index = report_index(report)
-    # A full row's cells are its group's, in order: their symbols follow from their
-    # results, without a look at each cell.
-    symbol_of = [STATUS_SYMBOL[r.status] for r in index.results]
-    codes: dict[str, str] = {}  # each case shows in every block
-    labels: dict[str | None, str] = {"": ""}  # by the target id a row passes since
     for block in blocks:
         title = f"`{block.mode}` on {block.device}" if several else f"`{block.mode}`"
         header = [
@@ -364,37 +151,24 @@ def _matrices(report: Report) -> list[str]:
             *(_text(t.id) for t in block.targets),
             *(f"since {_text(b)}" for b in block.builds),
         ]
-        empty = [_symbol(None, t) for t in block.targets]  # per column, for no result
-        rows = []
-        for row in block.rows:
-            code = codes.get(row.case)
-            if code is None:
-                code = codes[row.case] = _code(row.case)
-            if row.full and row.cell is not None:
-                symbols = list(map(symbol_of.__getitem__, index.result_of[id(row.cell)]))
-            else:
-                statuses = map(getattr, row.cells, repeat("status"), repeat(None))
-                symbols = [
-                    empty[i] if s is None else STATUS_SYMBOL[s] for i, s in enumerate(statuses)
-                ]
-            since = []
-            for s in row.since:
-                key = "" if s is None else s.since
-                label = labels.get(key)
-                if label is None:
-                    label = labels[key] = _text(since_label(s, by_id))
-                since.append(label)
-            rows.append([code, *symbols, *since])
+        rows = [
+            [
+                _code(row.case),
+                *(_symbol(c, t) for c, t in zip(row.cells, block.targets, strict=True)),
+                *(_text(since_label(s, by_id)) for s in row.since),
+            ]
+            for row in block.rows
+        ]
         align = "l" + "c" * len(block.targets)
         lines += [f"### {title}", "", f"{MODE_MEANING[block.mode]}.", ""]
         lines += [*_table(header, rows, align), ""]
     return lines
 
 
-def _changes(report: Report) -> list[str]:
+def _changes(_report: Report, facts: Facts) -> list[str]:
     lines = ["## Regressions and fixes", ""]
     order = {ChangeKind.REGRESSION: 0, ChangeKind.FIX: 1}
-    changes = sorted(report.facts.changes, key=lambda c: order[c.kind])
+    changes = sorted(facts.changes, key=lambda c: order[c.kind])
     if not changes:
         return [*lines, "None between consecutive versions of a build family.", ""]
     rows = [
@@ -403,19 +177,19 @@ def _changes(report: Report) -> list[str]:
             _code(str(c.cell)),
             _text(c.build),
             f"{_text(c.before)} → {_text(c.after)}",
-            f"{STATUS_SYMBOL[c.before_status]} {c.before_status} → "
-            f"{STATUS_SYMBOL[c.after_status]} {c.after_status}",
+            f"{STATUS_STYLE[c.before_status].symbol} {c.before_status} → "
+            f"{STATUS_STYLE[c.after_status].symbol} {c.after_status}",
         ]
         for c in changes
     ]
     return [*lines, *_table(["change", "cell", "build", "versions", "status"], rows), ""]
 
 
-def _behaviours(report: Report) -> list[str]:
+def _behaviours(report: Report, facts: Facts) -> list[str]:
     lines = ["## Known behaviours", ""]
-    if not report.behaviours and not report.facts.behaviours:
+    if not report.behaviours and not facts.behaviours:
         return [*lines, "None declared.", ""]
-    if report.facts.behaviours:
+    if facts.behaviours:
         header = [
             "behaviour",
             *(_text(t.id) for t in report.targets),
@@ -424,7 +198,7 @@ def _behaviours(report: Report) -> list[str]:
             "now",
         ]
         rows = []
-        for b in report.facts.behaviours:
+        for b in facts.behaviours:
             verdicts: dict[str, Verdict] = dict(b.verdicts)
             rows.append(
                 [
@@ -456,11 +230,11 @@ def _behaviours(report: Report) -> list[str]:
     return [*lines, ""]
 
 
-def _inventory(report: Report) -> list[str]:
+def _inventory(report: Report, facts: Facts) -> list[str]:
     lines = ["## HOP inventory", ""]
-    if not report.facts.inventory:
+    if not facts.inventory:
         return [*lines, "No registered HOPs recorded.", ""]
-    uncovered = sum(not r.covered for r in report.facts.inventory)
+    uncovered = sum(not r.covered for r in facts.inventory)
     ran = [t for t in report.targets if t.env_error is None]
     header = ["HOP", "covered", *(_text(t.id) for t in ran)]
     rows = [
@@ -469,18 +243,18 @@ def _inventory(report: Report) -> list[str]:
             "yes" if r.covered else "**no**",
             *("✓" if t.id in r.registered_in else "" for t in ran),
         ]
-        for r in report.facts.inventory
+        for r in facts.inventory
     ]
     lines.append(
-        f"{plural(len(report.facts.inventory), 'HOP')} registered by at least one target; "
+        f"{plural(len(facts.inventory), 'HOP')} registered by at least one target; "
         f"{uncovered} not covered by any case. ✓: registered in that target."
     )
     return [*lines, "", *_table(header, rows, "lc" + "c" * len(ran)), ""]
 
 
-def _signatures(report: Report) -> list[str]:
+def _signatures(_report: Report, facts: Facts) -> list[str]:
     lines = ["## Most frequent error signatures", ""]
-    rows_all = report.facts.signatures
+    rows_all = facts.signatures
     if not rows_all:
         return [*lines, "No errors.", ""]
     rows = [[str(r.count), _code(r.signature), _capped(r.cells)] for r in rows_all[:MAX_SIGNATURES]]
@@ -491,7 +265,7 @@ def _signatures(report: Report) -> list[str]:
     return [*lines, ""]
 
 
-def _skipped(report: Report) -> list[str]:
+def _skipped(report: Report, _facts: Facts) -> list[str]:
     lines = ["## Inputs skipped", ""]
     if not report.skipped_inputs:
         return [*lines, "None: every input was merged.", ""]
@@ -499,10 +273,13 @@ def _skipped(report: Report) -> list[str]:
     return [*lines, *items, ""]
 
 
-def render_markdown(report: Report) -> str:
+Section = Callable[[Report, Facts], list[str]]
+
+
+def render_markdown(report: Report, facts: Facts) -> str:
     """The whole report as GitHub-flavoured Markdown."""
     lines = ["# torch-hop-compat report", ""]
-    for section in (
+    sections: tuple[Section, ...] = (
         _summary,
         _environments,
         _legend,
@@ -512,30 +289,7 @@ def render_markdown(report: Report) -> str:
         _inventory,
         _signatures,
         _skipped,
-    ):
-        lines += section(report)
+    )
+    for section in sections:
+        lines += section(report, facts)
     return "\n".join(lines).rstrip("\n") + "\n"
-
-
-__all__ = [
-    "MAX_CELLS_LISTED",
-    "MAX_SIGNATURES",
-    "MODE_MEANING",
-    "NO_RESULT_MEANING",
-    "NO_RESULT_SYMBOL",
-    "STATUS_MEANING",
-    "STATUS_SYMBOL",
-    "MatrixBlock",
-    "MatrixRow",
-    "aot_strictness",
-    "change_counts",
-    "changes_line",
-    "plural",
-    "render_markdown",
-    "resolve_matrix",
-    "since_label",
-    "status_counts",
-    "summary_line",
-    "target_devices",
-    "verdict_summary",
-]

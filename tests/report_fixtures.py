@@ -17,11 +17,13 @@ from __future__ import annotations
 import difflib
 import os
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from packaging.version import Version
 
+from compat.build import build_report
+from compat.load import TargetOverrides, load_inputs
 from compat.model import (
     BehaviourRow,
     Cell,
@@ -399,10 +401,9 @@ _CUDA_FIXES = tuple(
 
 def realistic_report() -> Report:
     """Five targets over three builds, seven cases, five modes, two devices."""
-    cells = _cells()
-    return Report(
+    return Report.from_cells(
         targets=TARGETS,
-        cells=cells,
+        cells=_cells(),
         behaviours=BUILTIN,
         skipped_inputs=(
             SkippedInput(
@@ -413,34 +414,39 @@ def realistic_report() -> Report:
                 ),
             ),
         ),
-        facts=Facts(
-            since=_since(TARGETS, cells),
-            changes=(
-                # A fix listed first: the renderers put regressions first anyway.
-                _change(
-                    ChangeKind.FIX,
-                    "catalog:invoke_subgraph.simple/serialize[cpu]",
-                    Status.ERROR,
-                    Status.PASS,
-                ),
-                _change(
-                    ChangeKind.REGRESSION,
-                    "catalog:map.simple/pre_dispatch[cpu]",
-                    Status.PASS,
-                    Status.FAIL,
-                ),
-                _change(
-                    ChangeKind.REGRESSION,
-                    "catalog:scan.simple/serialize[cpu]",
-                    Status.PASS,
-                    Status.CRASH,
-                ),
-                *_CUDA_FIXES,
+    )
+
+
+def realistic_facts() -> Facts:
+    """The facts of ``realistic_report()``, written by hand."""
+    cells = _cells()
+    return Facts(
+        since=_since(TARGETS, cells),
+        changes=(
+            # A fix listed first: the renderers put regressions first anyway.
+            _change(
+                ChangeKind.FIX,
+                "catalog:invoke_subgraph.simple/serialize[cpu]",
+                Status.ERROR,
+                Status.PASS,
             ),
-            behaviours=tuple(_behaviour_row(b) for b in BUILTIN),
-            inventory=_inventory(),
-            signatures=_signatures(cells),
+            _change(
+                ChangeKind.REGRESSION,
+                "catalog:map.simple/pre_dispatch[cpu]",
+                Status.PASS,
+                Status.FAIL,
+            ),
+            _change(
+                ChangeKind.REGRESSION,
+                "catalog:scan.simple/serialize[cpu]",
+                Status.PASS,
+                Status.CRASH,
+            ),
+            *_CUDA_FIXES,
         ),
+        behaviours=tuple(_behaviour_row(b) for b in BUILTIN),
+        inventory=_inventory(),
+        signatures=_signatures(cells),
     )
 
 
@@ -491,47 +497,51 @@ def hostile_report() -> Report:
         signature=f"RuntimeError: {HOSTILE}",
         properties=((str(Prop.ERROR_MESSAGE), HOSTILE), (f"key{HOSTILE}", HOSTILE)),
     )
-    return Report(
+    return Report.from_cells(
         targets=(bad_target, broken),
         cells=(cell,),
         behaviours=(behaviour,),
         skipped_inputs=(SkippedInput(path=f"x{HOSTILE}.xml", reason=HOSTILE),),
-        facts=Facts(
-            since=(RowSince(cell=cid, build="cu124", since=None),),
-            changes=(
-                Change(
-                    kind=ChangeKind.REGRESSION,
-                    build=f"cu|{HOSTILE}",
-                    cell=cid,
-                    before=f"a{HOSTILE}",
-                    after="2.6.0-cu124",
-                    before_status=Status.PASS,
-                    after_status=Status.XFAIL,
-                ),
+    )
+
+
+def hostile_facts() -> Facts:
+    """The facts of ``hostile_report()``: hostile text in every field too."""
+    behaviour = hostile_report().behaviours[0]
+    cid = hostile_report().rows[0].id
+    return Facts(
+        since=(RowSince(cell=cid, build="cu124", since=None),),
+        changes=(
+            Change(
+                kind=ChangeKind.REGRESSION,
+                build=f"cu|{HOSTILE}",
+                cell=cid,
+                before=f"a{HOSTILE}",
+                after="2.6.0-cu124",
+                before_status=Status.PASS,
+                after_status=Status.XFAIL,
             ),
-            behaviours=(
-                BehaviourRow(
-                    behaviour=behaviour,
-                    verdicts=(
-                        ("2.6.0-cu124", Verdict.REPRODUCED),
-                        ("2.7.0-cpu", Verdict.NOT_APPLICABLE),
-                    ),
-                    first_seen="2.6.0-cu124",
-                    last_seen="2.6.0-cu124",
-                    absent_since=None,
-                    still_present=True,
-                    cells=(f"2.6.0-cu124/{cid}",),
+        ),
+        behaviours=(
+            BehaviourRow(
+                behaviour=behaviour,
+                verdicts=(
+                    ("2.6.0-cu124", Verdict.REPRODUCED),
+                    ("2.7.0-cpu", Verdict.NOT_APPLICABLE),
                 ),
+                first_seen="2.6.0-cu124",
+                last_seen="2.6.0-cu124",
+                absent_since=None,
+                still_present=True,
+                cells=(f"2.6.0-cu124/{cid}",),
             ),
-            inventory=(
-                InventoryRow(
-                    hop=f"evil|hop<{HOSTILE}>", registered_in=("2.6.0-cu124",), covered=False
-                ),
-            ),
-            signatures=(
-                SignatureRow(
-                    signature=f"RuntimeError: {HOSTILE}", count=1, cells=(f"2.6.0-cu124/{cid}",)
-                ),
+        ),
+        inventory=(
+            InventoryRow(hop=f"evil|hop<{HOSTILE}>", registered_in=("2.6.0-cu124",), covered=False),
+        ),
+        signatures=(
+            SignatureRow(
+                signature=f"RuntimeError: {HOSTILE}", count=1, cells=(f"2.6.0-cu124/{cid}",)
             ),
         ),
     )
@@ -539,7 +549,7 @@ def hostile_report() -> Report:
 
 def empty_report() -> Report:
     """No inputs at all: the renderers must still produce a valid page."""
-    return Report(targets=(), cells=(), behaviours=())
+    return Report(targets=(), rows=(), behaviours=())
 
 
 def check_golden(
@@ -568,3 +578,12 @@ def check_golden(
             f"rendered output differs from {path}; if the change is intended, rerun "
             f"with {UPDATE_ENV}=1 and review the diff\n{diff[:6000]}"
         )
+
+
+def read_report(
+    paths: Sequence[str],
+    behaviours: tuple[Behaviour, ...] = BUILTIN,
+    overrides: TargetOverrides | None = None,
+) -> Report:
+    """The report ``python -m compat report`` builds from ``paths``: load, then build."""
+    return build_report(load_inputs(paths, overrides), behaviours)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
 
@@ -25,16 +22,16 @@ from compat.junit import parse_junit
 DAY1, DAY2 = date(2026, 3, 1), date(2026, 3, 2)
 
 
-def _renderers(json_text: str) -> dict[str, Callable[[], Iterable[str]]]:
+def _files(json_text: str) -> dict[str, str]:
     return {
-        "report.json": lambda: iter((json_text[:3], json_text[3:])),  # in pieces
-        "report.md": lambda: [f"# {json_text}\n"],
-        "junit.xml": lambda: [f"<testsuites name='{json_text.strip()}'/>"],
+        "report.json": json_text,
+        "report.md": f"# {json_text}\n",
+        "junit.xml": f"<testsuites name='{json_text.strip()}'/>",
     }
 
 
 def _write(root: Path, json_text: str, today: date = DAY1) -> Written:
-    return write_report(root, _renderers(json_text), today)
+    return write_report(root, _files(json_text), today)
 
 
 def test_a_report_lands_in_a_dated_hashed_folder(tmp_path: Path) -> None:
@@ -53,39 +50,12 @@ def test_same_content_is_never_rewritten(tmp_path: Path) -> None:
     first = _write(root, "{}\n", DAY1)
     marker = first.folder / "report.md"
     marker.write_text("edited by hand\n")
-    renderers = {**_renderers("{}\n"), "report.md": _never}
-    # Another day, same content: the same folder. In one process nothing but
-    # report.json is rendered; a helper process may have started on the rest, and
-    # is stopped.
-    for parallel in (False, True):
-        again = write_report(root, renderers, DAY2, parallel)
-        assert not again.created
-        assert again.folder == first.folder
-        assert marker.read_text() == "edited by hand\n"
-        assert sorted(p.name for p in root.iterdir()) == [first.folder.name, INDEX_NAME]
-
-
-def test_a_helper_started_on_an_existing_report_is_stopped(tmp_path: Path) -> None:
-    root = tmp_path / "reports"
-    first = _write(root, "{}\n", DAY1)
-    pid_file = tmp_path / "helper.pid"
-
-    def slow() -> list[str]:  # would hold the helper for a minute
-        pid_file.write_text(str(os.getpid()))
-        time.sleep(60)
-        return ["<testsuites />\n"]
-
-    renderers = {**_renderers("{}\n"), "junit.xml": slow}
-    again = write_report(root, renderers, DAY2, parallel=True)
-    assert again.folder == first.folder and not again.created
+    # Another day, same report.json: the same folder, left as it is.
+    again = write_report(root, {**_files("{}\n"), "report.md": "other\n"}, DAY2)
+    assert not again.created
+    assert again.folder == first.folder
+    assert marker.read_text() == "edited by hand\n"
     assert sorted(p.name for p in root.iterdir()) == [first.folder.name, INDEX_NAME]
-    if pid_file.exists():  # it had started: it is gone now, not left sleeping
-        with pytest.raises(ProcessLookupError):
-            os.kill(int(pid_file.read_text()), 0)
-
-
-def _never() -> list[str]:
-    raise AssertionError("rendered although the report was already there")
 
 
 def test_index_lists_newest_first(tmp_path: Path) -> None:
@@ -100,15 +70,11 @@ def test_index_lists_newest_first(tmp_path: Path) -> None:
     assert [p.name for p in report_folders(root)] == [new, old]
 
 
-def test_a_failing_renderer_leaves_nothing_behind(tmp_path: Path) -> None:
+def test_a_write_that_fails_part_way_leaves_nothing_behind(tmp_path: Path) -> None:
     root = tmp_path / "reports"
-
-    def boom() -> str:
-        raise RuntimeError("renderer bug")
-
-    renderers = {**_renderers("{}\n"), "report.md": boom}
-    with pytest.raises(RuntimeError, match="renderer bug"):
-        write_report(root, renderers, DAY1)  # type: ignore[dict-item]
+    files = {**_files("{}\n"), "no-such-folder/report.md": "x"}
+    with pytest.raises(ArtifactError, match="cannot write the report into"):
+        write_report(root, files, DAY1)
     assert list(root.iterdir()) == []
 
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from compat.behaviours import Tagger, merge_tags, parse_behaviours
+from compat.behaviours import merge_tags, parse_behaviours
 from compat.errors import ConfigError, ExitCode
-from suites.behaviours import BUILTIN, Behaviour
+from suites.behaviours import BUILTIN, Behaviour, matching
 
 WHERE = "pyproject.toml [tool.compat]"
 GOOD: dict[str, Any] = {
@@ -147,7 +147,7 @@ def test_credentials_in_links_and_sentences_are_scrubbed() -> None:
         ("scan", "serialize", None, None, (), ()),
     ],
 )
-def test_tagger(
+def test_table_matching(
     hop: str,
     mode: str,
     error_type: str | None,
@@ -156,9 +156,7 @@ def test_tagger(
     tags: tuple[str, ...],
 ) -> None:
     user = Behaviour(id="user", hop="scan", mode="*", sentence="s", message="op scan")
-    tagger = Tagger((*BUILTIN, user))
-    assert tagger.tag(hop, mode, error_type, message, props) == tags
-    assert tagger.tag(hop, mode, error_type, message, props) == tags  # memoised
+    assert matching((*BUILTIN, user), hop, mode, error_type, message, dict(props)) == tags
 
 
 def test_merge_tags_keeps_table_order() -> None:

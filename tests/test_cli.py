@@ -1,8 +1,4 @@
-"""python -m compat: report, diff and env-error end to end, exit codes included.
-
-The Markdown and HTML renderers are blocked here (their own tests cover
-them), which also exercises the CLI's "module missing" path.
-"""
+"""python -m compat: report, diff and env-error end to end, exit codes included."""
 
 from __future__ import annotations
 
@@ -23,12 +19,6 @@ BROKEN = DATA / "broken"
 ROOT = Path(__file__).parent.parent
 
 
-@pytest.fixture(autouse=True)
-def _no_md_html(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "compat.render_md", None)
-    monkeypatch.setitem(sys.modules, "compat.render_html", None)
-
-
 def run(*args: str | Path) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = main([str(a) for a in args], stdout=out, stderr=err)
@@ -41,13 +31,13 @@ def _folder(root: Path) -> Path:
 
 
 def test_report_writes_a_folder_and_says_so(tmp_path: Path) -> None:
-    code, out, err = run("report", SUITE, "--out", tmp_path)
+    code, out, _ = run("report", SUITE, "--out", tmp_path)
     assert code == ExitCode.OK
     folder = _folder(tmp_path)
-    assert sorted(p.name for p in folder.iterdir()) == ["junit.xml", "report.json"]
-    assert out.startswith(f"wrote {folder}/ (junit.xml, report.json): 5 targets")
+    files = ["junit.xml", "report.html", "report.json", "report.md"]
+    assert sorted(p.name for p in folder.iterdir()) == files
+    assert out.startswith(f"wrote {folder}/ ({', '.join(files)}): 5 targets")
     assert "2 regressions, 2 fixes, 1 targets not installed" in out
-    assert "report.md not written: compat.render_md cannot be imported" in err
     assert (tmp_path / "index.md").is_file()
     data = json.loads((folder / "report.json").read_text())
     assert data["metadata"]["generator"].startswith("torch-hop-compat ")

@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from report_fixtures import read_report
 
 from compat.diff import DiffKind, load_report_data, render_diff, resolve_diff
 from compat.errors import ExitCode, ReportFileError
-from compat.load import resolve_report
+from compat.facts import resolve_facts
 from compat.render_json import render_json
 
 SUITE = Path(__file__).parent / "data" / "junit" / "suite"
@@ -18,7 +19,8 @@ NEW_FILES = ["hand-2.9.1-cpu.xml", "hand-2.10.0-cpu.xml"]
 
 
 def _json(files: list[str]) -> str:
-    return render_json(resolve_report([str(SUITE / f) for f in files]))
+    report = read_report([str(SUITE / f) for f in files])
+    return render_json(report, resolve_facts(report))
 
 
 def _diff(old: str, new: str) -> list[tuple[str, str, str, str | None, str | None]]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import pytest
 from packaging.version import Version
 
 from compat.facts import resolve_facts
-from compat.model import Cell, ChangeKind, Facts, TargetInfo, Verdict
+from compat.model import Cell, ChangeKind, Facts, Report, TargetInfo, Verdict
 from suites.behaviours import BUILTIN, Behaviour
 from suites.schema import CellId, Status
 
@@ -25,6 +25,13 @@ CARRIED = "while_loop.serde-carried-inputs"
 TUPLE = "while_loop.serde-tuple-to-list"
 ROW = "catalog:cond.simple/serialize[cpu]"
 WL = "catalog:while_loop.simple/serialize[cpu]"
+
+
+def _resolve(
+    targets: Sequence[TargetInfo], cells: Iterable[Cell], behaviours: tuple[Behaviour, ...]
+) -> Facts:
+    """``resolve_facts`` of the report these targets and cells make."""
+    return resolve_facts(Report.from_cells(tuple(targets), cells, behaviours))
 
 
 def _target(tid: str, hops: tuple[str, ...] = (), env_error: str | None = None) -> TargetInfo:
@@ -57,7 +64,7 @@ def _facts(
         for t, status in zip(target_ids, statuses, strict=True)
         if status is not None
     ]
-    return resolve_facts(targets, cells, behaviours)
+    return _resolve(targets, cells, behaviours)
 
 
 CPU = ["2.6.0-cpu", "2.9.1-cpu", "2.13.0-cpu"]
@@ -190,7 +197,7 @@ def test_behaviour_verdicts(
     still: bool,
 ) -> None:
     targets = [_target(t) for t in CPU]
-    facts = resolve_facts(
+    facts = _resolve(
         targets,
         [_wl(t, status, tags) for t, (status, tags) in zip(CPU, cells, strict=True)],
         BUILTIN[:1],
@@ -216,7 +223,7 @@ def test_property_behaviour_is_not_applicable_where_the_properties_were_not_reco
         _wl("2.9.1-cpu", XP),  # a foreign file: no carried_inputs_* properties
         _wl("2.13.0-cpu", XP, carried="tuple"),
     ]
-    facts = resolve_facts(targets, cells, BUILTIN)
+    facts = _resolve(targets, cells, BUILTIN)
     rows = {r.behaviour.id: dict(r.verdicts) for r in facts.behaviours}
     assert rows[TUPLE] == {
         "2.6.0-cpu": Verdict.REPRODUCED,
@@ -236,7 +243,7 @@ def test_absent_since_orders_by_version_across_builds() -> None:
         _wl("2.6.0-cu124", X, (CARRIED,)),
         _wl("2.13.0-cu124", XP),
     ]
-    (row,) = resolve_facts(targets, cells, BUILTIN[:1]).behaviours
+    (row,) = _resolve(targets, cells, BUILTIN[:1]).behaviours
     assert (row.first_seen, row.last_seen, row.absent_since, row.still_present) == (
         "2.6.0-cpu",
         "2.6.0-cu124",
@@ -258,7 +265,7 @@ def test_inventory_and_signatures() -> None:
         _cell("2.6.0-cpu", "catalog:while_loop.simple/aot[cpu]", S, signature="ignored: skip"),
         _cell("2.9.1-cpu", "catalog:while_loop.simple/serialize[cpu]", P),
     ]
-    facts = resolve_facts(targets, cells, ())
+    facts = _resolve(targets, cells, ())
     assert [(i.hop, i.registered_in, i.covered) for i in facts.inventory] == [
         ("cond", ("2.6.0-cpu", "2.9.1-cpu"), True),
         ("foreach_map", ("2.9.1-cpu",), False),
@@ -267,7 +274,7 @@ def test_inventory_and_signatures() -> None:
     ]
     # A map case covers map_impl, the operator torch.map runs as.
     with_map = [*cells, _cell("2.9.1-cpu", "catalog:map.simple/aot[cpu]", P)]
-    inventory = resolve_facts(targets, with_map, ()).inventory
+    inventory = _resolve(targets, with_map, ()).inventory
     assert [(i.hop, i.covered) for i in inventory] == [
         ("cond", True),
         ("foreach_map", False),

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 from packaging.version import Version
-from report_fixtures import hostile_report, realistic_report
+from report_fixtures import hostile_facts, hostile_report, realistic_facts, realistic_report
 
-from compat.model import Cell, Report, TargetInfo
-from compat.render_html import HTML_SYMBOL, render_html
-from compat.render_md import resolve_matrix
+from compat.layout import NO_RESULT, STATUS_STYLE, resolve_matrix
+from compat.model import Cell, Facts, Report, TargetInfo
+from compat.render_html import render_html
 from suites.schema import CellId, Device, Mode, Source, Status
 
 CHROMIUM = shutil.which("chromium")
@@ -172,14 +172,16 @@ def test_console_detector_sees_errors(tmp_path: Path) -> None:
 
 
 def test_report_loads_without_errors(tmp_path: Path) -> None:
-    body, console = _load(tmp_path, render_html(realistic_report()), "report.html")
+    body, console = _load(
+        tmp_path, render_html(realistic_report(), realistic_facts()), "report.html"
+    )
     assert console == []
     assert body.attrs.get("data-ready") == "1"
     assert "data-js-error" not in body.attrs
 
 
 def test_filters_and_details_work(tmp_path: Path) -> None:
-    html = render_html(realistic_report()).replace("</body>", _PROBE + "</body>")
+    html = render_html(realistic_report(), realistic_facts()).replace("</body>", _PROBE + "</body>")
     body, console = _load(tmp_path, html, "probe.html")
     assert console == []
     result = json.loads(body.attrs["data-test-result"])
@@ -195,7 +197,9 @@ def test_filters_and_details_work(tmp_path: Path) -> None:
 
 def test_hostile_report_stays_inert(tmp_path: Path) -> None:
     # #c0 opens the details panel of the only cell, so its message is put in the DOM too.
-    body, console = _load(tmp_path, render_html(hostile_report()), "hostile.html", "#c0")
+    body, console = _load(
+        tmp_path, render_html(hostile_report(), hostile_facts()), "hostile.html", "#c0"
+    )
     assert console == []
     assert body.attrs.get("data-ready") == "1"
     assert "img" not in body.tags
@@ -211,7 +215,7 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 def test_screenshot(tmp_path: Path) -> None:
     page = tmp_path / "report.html"
-    page.write_text(render_html(realistic_report()), encoding="utf-8")
+    page.write_text(render_html(realistic_report(), realistic_facts()), encoding="utf-8")
     shot = tmp_path / "report.png"
     run = _chromium(tmp_path, f"--screenshot={shot}", "--window-size=1400,1000", page.as_uri())
     assert run.returncode == 0, run.stderr[-2000:]
@@ -227,18 +231,19 @@ def test_screenshot(tmp_path: Path) -> None:
 
 
 def test_every_matrix_cell_has_symbol_text_and_title(tmp_path: Path) -> None:
-    report = realistic_report()
-    _, console, dom = _load_dom(tmp_path, render_html(report), "report.html")
+    report, facts = realistic_report(), realistic_facts()
+    _, console, dom = _load_dom(tmp_path, render_html(report, facts), "report.html")
     assert console == []
     cells = _matrix_cells(dom)
-    assert len(cells) == sum(len(r.cells) for b in resolve_matrix(report) for r in b.rows)
+    assert len(cells) == sum(len(r.cells) for b in resolve_matrix(report, facts) for r in b.rows)
     assert len([a for a, _ in cells if "data-key" in a]) == len(report.cells)
     for attrs, text in cells:
         status = attrs["data-status"]
         assert attrs["title"]
         assert f"st-{status}" in attrs["class"].split()
         label = "no result" if status == "none" else status
-        assert text == f"{HTML_SYMBOL.get(status, '·')}{label}"
+        glyph = STATUS_STYLE[Status(status)].glyph if status != "none" else NO_RESULT.glyph
+        assert text == f"{glyph}{label}"
         if "data-key" in attrs:
             assert attrs["id"] == f"c{attrs['data-key']}" and attrs["tabindex"] == "0"
     xfail = [a for a, _ in cells if a["data-status"] == "xfail"]
@@ -269,7 +274,7 @@ def _big_report(rows: int, columns: int) -> Report:
         for i, t in enumerate(targets):
             status = Status.ERROR if i == r % columns else Status.PASS
             cells.append(Cell(target=t.id, id=cid, status=status, time=0.25))
-    return Report(targets=targets, cells=tuple(cells), behaviours=())
+    return Report.from_cells(targets=targets, cells=tuple(cells), behaviours=())
 
 
 _PAGING_PROBE = """
@@ -293,7 +298,7 @@ _PAGING_PROBE = """
 def test_big_matrix_draws_pages_of_rows_and_reveals_linked_cells(tmp_path: Path) -> None:
     # 250 rows x 200 columns: a page of 20000 cells is 100 rows; "show more" adds 100.
     report = _big_report(rows=250, columns=200)
-    html = render_html(report).replace("</body>", _PAGING_PROBE + "</body>")
+    html = render_html(report, Facts()).replace("</body>", _PAGING_PROBE + "</body>")
     body, console = _load(tmp_path, html, "big.html")
     assert console == []
     result = json.loads(body.attrs["data-test-result"])

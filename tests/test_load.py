@@ -1,19 +1,16 @@
-"""compat.load: JUnit paths -> Report, with bad inputs skipped and named."""
+"""compat.load and compat.build: JUnit paths -> Report, with bad inputs skipped and named."""
 
 from __future__ import annotations
 
-import dataclasses
-import gc
 from pathlib import Path
 
 import pytest
+from report_fixtures import read_report
 
-from compat.__main__ import _renderers
 from compat.errors import InputError, TargetError
-from compat.facts import report_index, resolve_index
-from compat.junit import ReadCache, parse_junit
-from compat.load import TargetOverrides, parse_target_args, resolve_report
-from compat.model import Cell, ChangeKind
+from compat.facts import resolve_facts
+from compat.load import TargetOverrides, parse_target_args
+from compat.model import ChangeKind
 from suites.behaviours import BUILTIN, Behaviour
 from suites.schema import Status
 
@@ -25,7 +22,7 @@ SEED_213 = str(DATA / "seed-2.13.0.xml")
 
 
 def test_suite_folder_merges_in_version_order_grouped_by_build() -> None:
-    report = resolve_report([str(SUITE)])
+    report = read_report([str(SUITE)])
     assert [t.id for t in report.targets] == [
         "2.5.1-cpu",
         "2.9.1-cpu",
@@ -37,7 +34,7 @@ def test_suite_folder_merges_in_version_order_grouped_by_build() -> None:
     assert by_id["2.10.0-cpu"].torch_version == "2.10.0+cpu"  # id derived: target was ""
     assert by_id["2.5.1-cpu"].env_error is not None
     assert "foreach_map" in by_id["2.10.0-cpu"].registered_hops
-    changes = {(c.kind, str(c.cell), c.before, c.after) for c in report.facts.changes}
+    changes = {(c.kind, str(c.cell), c.before, c.after) for c in resolve_facts(report).changes}
     assert (
         ChangeKind.REGRESSION,
         "catalog:scan.simple/serialize[cpu]",
@@ -51,14 +48,14 @@ def test_suite_folder_merges_in_version_order_grouped_by_build() -> None:
 
 
 def test_cells_are_sorted_by_id_then_column() -> None:
-    report = resolve_report([str(SUITE)])
+    report = read_report([str(SUITE)])
     column = {t.id: i for i, t in enumerate(report.targets)}
     keys = [(c.id, column[c.target]) for c in report.cells]
     assert keys == sorted(keys)
 
 
 def test_bad_inputs_are_skipped_with_a_sentence_and_the_good_ones_merged() -> None:
-    report = resolve_report([str(BROKEN), str(SUITE / "hand-2.9.1-cpu.xml"), "nope/missing.xml"])
+    report = read_report([str(BROKEN), str(SUITE / "hand-2.9.1-cpu.xml"), "nope/missing.xml"])
     reasons = {Path(s.path).name: s.reason for s in report.skipped_inputs}
     assert set(reasons) == {
         "empty.xml",
@@ -88,16 +85,16 @@ def test_bad_inputs_are_skipped_with_a_sentence_and_the_good_ones_merged() -> No
 )
 def test_nothing_usable_raises_input_error(paths: list[str], tmp_path: Path) -> None:
     with pytest.raises(InputError, match="Nothing to report"):
-        resolve_report(paths)
+        read_report(paths)
 
 
 def test_empty_folder_is_named(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"holds no \*\.xml files"):
-        resolve_report([str(tmp_path)])
+        read_report([str(tmp_path)])
 
 
 def test_foreign_files_need_a_target() -> None:
-    report = resolve_report([SEED_26, str(SUITE / "hand-2.9.1-cpu.xml")])
+    report = read_report([SEED_26, str(SUITE / "hand-2.9.1-cpu.xml")])
     (skipped,) = [s for s in report.skipped_inputs if "does not say which torch" in s.reason]
     assert skipped.path == SEED_26 and f"--target ID={SEED_26}" in skipped.reason
 
@@ -116,19 +113,19 @@ def test_foreign_files_need_a_target() -> None:
     ],
 )
 def test_foreign_targets_from_overrides(overrides: TargetOverrides, targets: list[str]) -> None:
-    report = resolve_report([SEED_26, SEED_213], targets_override=overrides)
+    report = read_report([SEED_26, SEED_213], overrides=overrides)
     assert [t.id for t in report.targets] == targets
-    (fix,) = report.facts.changes
+    (fix,) = resolve_facts(report).changes
     assert (fix.kind, str(fix.cell)) == (
         ChangeKind.FIX,
         "upstream:while_loop.simple/serialize[cpu]",
     )
-    (carried,) = [r for r in report.facts.behaviours if r.behaviour.id == BUILTIN[0].id]
+    (carried,) = [r for r in resolve_facts(report).behaviours if r.behaviour.id == BUILTIN[0].id]
     assert carried.absent_since == "2.13.0-cpu"
 
 
 def test_a_target_file_is_an_input_too() -> None:
-    report = resolve_report([], targets_override=TargetOverrides(((SEED_26, "2.6.0-cpu"),)))
+    report = read_report([], overrides=TargetOverrides(((SEED_26, "2.6.0-cpu"),)))
     assert [t.id for t in report.targets] == ["2.6.0-cpu"]
 
 
@@ -159,7 +156,7 @@ def test_credentials_never_reach_the_model(tmp_path: Path) -> None:
         'name="platform" value="index https://me:hunter2@pypi.example/simple"',
     )
     (tmp_path / "a.xml").write_text(text)
-    report = resolve_report([str(tmp_path)])
+    report = read_report([str(tmp_path)])
     assert "ghp_S3CR3T" in text and "hunter2" in text
     assert "ghp_S3CR3T" not in repr(report)
     assert "hunter2" not in repr(report)
@@ -178,95 +175,15 @@ USER = Behaviour(
 
 def test_user_behaviours_tag_cells_and_removing_them_removes_the_tags() -> None:
     paths = [str(SUITE / "hand-2.9.1-cpu.xml"), str(SUITE / "hand-2.10.0-cpu.xml")]
-    with_user = resolve_report(paths, (*BUILTIN, USER))
+    with_user = read_report(paths, (*BUILTIN, USER))
     tagged = [(c.target, str(c.id)) for c in with_user.cells if USER.id in c.behaviours]
     assert tagged == [("2.9.1-cpu", "catalog:map.simple/retrace[cpu]")]
-    (row,) = [r for r in with_user.facts.behaviours if r.behaviour.id == USER.id]
+    (row,) = [r for r in resolve_facts(with_user).behaviours if r.behaviour.id == USER.id]
     assert dict(row.verdicts) == {"2.9.1-cpu": "reproduced", "2.10.0-cpu": "absent"}
-    without = resolve_report(paths, BUILTIN)
+    without = read_report(paths, BUILTIN)
     assert all(USER.id not in c.behaviours for c in without.cells)
     # A tag the file carries but no behaviour in the table matches is dropped too.
     assert all("stale.user-tag" not in repr(c) for c in without.cells)
     (wl,) = [c for c in without.cells if c.target == "2.10.0-cpu" and c.id.hop == "while_loop"]
     assert wl.behaviours == (BUILTIN[0].id, BUILTIN[1].id)
     assert wl.status is Status.XFAIL
-
-
-def _all_inputs() -> list[str]:
-    return [str(SUITE), SEED_26, SEED_213]
-
-
-def test_loaded_cells_equal_constructed_ones() -> None:
-    # Rows make their cells from field dicts (see compat.facts.RowCells).
-    report = resolve_report(_all_inputs(), targets_override=TargetOverrides(default="2.6.0-cpu"))
-    for cell in report.cells:
-        fields = {f.name: getattr(cell, f.name) for f in dataclasses.fields(Cell)}
-        built = Cell(**fields)
-        assert cell == built and hash(cell) == hash(built) and repr(cell) == repr(built)
-        assert dataclasses.replace(cell, time=1.5).time == 1.5
-        with pytest.raises(dataclasses.FrozenInstanceError):
-            cell.time = 2.0  # type: ignore[misc]
-
-
-def test_loader_index_agrees_with_the_cells() -> None:
-    report = resolve_report(_all_inputs(), targets_override=TargetOverrides(default="2.6.0-cpu"))
-    index = report_index(report)
-    fresh = resolve_index(report.targets, report.cells)
-    assert list(index.groups) == list(fresh.groups)
-    assert index.complete == fresh.complete
-
-    def result(c: Cell) -> tuple[object, ...]:
-        return (c.status, c.behaviours, c.error_type, c.message, c.signature, c.properties)
-
-    for cell_id, cells in index.groups.items():
-        assert cells == fresh.groups[cell_id]
-        for cell, i in zip(cells, index.result_of[id(cell_id)], strict=True):
-            assert result(index.results[i]) == result(cell)
-        assert index.times[id(cell_id)] == [c.time for c in cells]
-        assert index.targets[id(cell_id)] == [c.target for c in cells]
-        assert index.targets[id(cell_id)] == fresh.targets[id(cell_id)]
-
-
-def _cells_alive() -> int:
-    return sum(type(o) is Cell for o in gc.get_objects())
-
-
-def test_a_loaded_report_renders_without_making_its_cells(tmp_path: Path) -> None:
-    # Three targets with the same results in every cell but their times: a big
-    # matrix in small. Its cells are made only where something looks at them.
-    text = (SUITE / "hand-2.9.1-cpu.xml").read_text()
-    for n, version in enumerate(("2.9.1", "2.9.2", "2.9.3")):
-        copy = text.replace("2.9.1", version).replace('time="', f'time="{n}')
-        (tmp_path / f"{version}.xml").write_text(copy)
-    before = _cells_alive()
-    report = resolve_report([str(tmp_path)])
-    for render in _renderers(report, print).values():
-        "".join(render())
-    index = report_index(report)
-    assert len(report.cells) == 3 * len(index.groups) > len(index.results)
-    # One per distinct result: none per cell.
-    assert _cells_alive() - before == len(index.results)
-    assert [c.target for c in report.cells[:3]] == ["2.9.1-cpu", "2.9.2-cpu", "2.9.3-cpu"]
-    assert _cells_alive() - before == len(index.results) + len(report.cells)
-
-
-def test_many_files_read_through_one_cache_as_one_by_one(tmp_path: Path) -> None:
-    # A matrix of near-identical files (what the reader's cache is for), with a few
-    # files that must fall back to the full reader.
-    base = (SUITE / "suite-2.13.0-cpu.xml").read_text(encoding="utf-8")
-    variants = {
-        "a.xml": base,
-        "b.xml": base.replace('target" value="2.13.0-cpu"', 'target" value="2.12.0-cpu"'),
-        "c.xml": base.replace('time="0.', 'time="1.'),  # only times differ
-        "d.xml": base.replace('value="pass"', 'value="fail"', 3),
-        "e.xml": base.replace("<properties>", "<!-- x --><properties>", 1),  # a comment
-        "f.xml": base.replace('value="2.13.0-cpu"', 'value="2.11.0-cpu"'),
-    }
-    paths = []
-    for name, text in variants.items():
-        (tmp_path / name).write_text(text, encoding="utf-8")
-        paths.append(str(tmp_path / name))
-    cache = ReadCache()
-    for path in paths * 2:
-        data = Path(path).read_bytes()
-        assert parse_junit(data, path, cache) == parse_junit(data, path)

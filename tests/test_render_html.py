@@ -15,13 +15,15 @@ from report_fixtures import (
     HOSTILE,
     check_golden,
     empty_report,
+    hostile_facts,
     hostile_report,
+    realistic_facts,
     realistic_report,
 )
 
-from compat.model import Report
-from compat.render_html import MAX_REFS, _compact_json, render_html
-from compat.render_md import resolve_matrix
+from compat.layout import resolve_matrix
+from compat.model import Facts, Report
+from compat.render_html import MAX_REFS, render_html
 from suites.schema import Status
 
 _DATA_BLOCK = re.compile(
@@ -75,12 +77,12 @@ def _data(html: str) -> dict[str, Any]:
 
 
 def test_golden() -> None:
-    check_golden("report.html", render_html(realistic_report()))
+    check_golden("report.html", render_html(realistic_report(), realistic_facts()))
 
 
 def test_same_report_same_bytes() -> None:
-    first = render_html(realistic_report()).encode()
-    assert render_html(realistic_report()).encode() == first
+    first = render_html(realistic_report(), realistic_facts()).encode()
+    assert render_html(realistic_report(), realistic_facts()).encode() == first
 
 
 def test_template_ships_as_package_data() -> None:
@@ -88,9 +90,16 @@ def test_template_ships_as_package_data() -> None:
     assert template.is_file()
 
 
-@pytest.mark.parametrize("report", [realistic_report(), hostile_report(), empty_report()])
-def test_self_contained(report: Report) -> None:
-    html = render_html(report)
+@pytest.mark.parametrize(
+    ("report", "facts"),
+    [
+        (realistic_report(), realistic_facts()),
+        (hostile_report(), hostile_facts()),
+        (empty_report(), Facts()),
+    ],
+)
+def test_self_contained(report: Report, facts: Facts) -> None:
+    html = render_html(report, facts)
     elements = _parse(html)
     assert not [e for e in elements if e.tag in ("link", "img", "iframe", "object", "embed")]
     assert not [e for e in elements if "src" in e.attrs]
@@ -106,7 +115,7 @@ def test_self_contained(report: Report) -> None:
 
 def test_hostile_text_cannot_escape() -> None:
     report = hostile_report()
-    html = render_html(report)
+    html = render_html(report, hostile_facts())
     elements = _parse(html)
     # Only the page's own two scripts, and no tag or handler from the data.
     assert len(re.findall(r"<script", html, flags=re.I)) == 2
@@ -172,12 +181,12 @@ def _decoded_cells(data: dict[str, Any]) -> dict[int, Decoded]:
 
 
 def _block_sizes(report: Report) -> list[list[int]]:
-    return [[len(r.cells) for r in b.rows] for b in resolve_matrix(report)]
+    return [[len(r.cells) for r in b.rows] for b in resolve_matrix(report, realistic_facts())]
 
 
 def test_matrix_data_has_a_code_per_column_and_a_key_per_cell() -> None:
     report = realistic_report()
-    data = _data(render_html(report))
+    data = _data(render_html(report, realistic_facts()))
     blocks = _decoded_blocks(data)
     assert [[len(row) for row in rows] for rows in blocks] == _block_sizes(report)
     keys = _decoded_cells(data)
@@ -188,7 +197,7 @@ def test_matrix_data_has_a_code_per_column_and_a_key_per_cell() -> None:
 
 def test_cell_keys_point_at_their_results() -> None:
     report = realistic_report()
-    decoded = _decoded_cells(_data(render_html(report)))
+    decoded = _decoded_cells(_data(render_html(report, realistic_facts())))
     by_cell = {(c.target, str(c.id)): c for c in report.cells}
     assert len(by_cell) == len(decoded)
     for entry in decoded.values():
@@ -203,7 +212,7 @@ def test_cell_keys_point_at_their_results() -> None:
 
 
 def test_xfail_cell_detail_names_its_behaviours() -> None:
-    decoded = _decoded_cells(_data(render_html(realistic_report())))
+    decoded = _decoded_cells(_data(render_html(realistic_report(), realistic_facts())))
     xfail = [c for c in decoded.values() if c.status == "xfail"]
     assert len(xfail) == 2
     assert xfail[0].target == "2.6.0-cu124"
@@ -223,7 +232,7 @@ _SIDE = re.compile(r'<a href="#c(?P<key>\d+)" data-key="(?P=key)">(?P<target>[^<
 
 
 def test_links_in_the_tables_point_at_their_cells() -> None:
-    html = render_html(realistic_report())
+    html = render_html(realistic_report(), realistic_facts())
     decoded = _decoded_cells(_data(html))
     links = [(int(m["key"]), unescape(m["label"])) for m in _LINK.finditer(html)]
     assert len(links) >= 10  # behaviours and signatures
@@ -240,12 +249,11 @@ def test_links_in_the_tables_point_at_their_cells() -> None:
 
 
 def test_long_cell_lists_link_the_first_cells_and_count_the_rest() -> None:
-    report = realistic_report()
-    (sig, *_) = report.facts.signatures
-    labels = [c for s in report.facts.signatures for c in s.cells]
+    facts = realistic_facts()
+    (sig, *_) = facts.signatures
+    labels = [c for s in facts.signatures for c in s.cells]
     many = dataclasses.replace(sig, cells=tuple(labels * 30), count=len(labels) * 30)
-    facts = dataclasses.replace(report.facts, signatures=(many,))
-    html = render_html(dataclasses.replace(report, facts=facts))
+    html = render_html(realistic_report(), dataclasses.replace(facts, signatures=(many,)))
     table = html[html.index("<h2>Error signatures</h2>") :]
     links = [unescape(m["label"]) for m in _LINK.finditer(table[: table.index("</table>")])]
     assert links == list(many.cells[:MAX_REFS])
@@ -277,14 +285,14 @@ def test_long_cell_lists_link_the_first_cells_and_count_the_rest() -> None:
     ],
 )
 def test_filters(name: str, values: list[str]) -> None:
-    elements = _parse(render_html(realistic_report()))
+    elements = _parse(render_html(realistic_report(), realistic_facts()))
     boxes = [e for e in elements if e.tag == "input" and e.attrs.get("name") == name]
     assert [b.attrs["value"] for b in boxes] == values
     assert all("checked" in b.attrs for b in boxes)
 
 
 def test_hop_filter_lists_every_hop() -> None:
-    elements = _parse(render_html(realistic_report()))
+    elements = _parse(render_html(realistic_report(), realistic_facts()))
     options = [e.attrs["value"] for e in elements if e.tag == "option"]
     assert options == ["", "cond", "flex_attention", "invoke_subgraph", "map", "scan", "while_loop"]
 
@@ -309,22 +317,22 @@ def test_hop_filter_lists_every_hop() -> None:
     ],
 )
 def test_sections_and_facts_shown(fragment: str) -> None:
-    assert fragment in render_html(realistic_report())
+    assert fragment in render_html(realistic_report(), realistic_facts())
 
 
 def test_regressions_before_fixes() -> None:
-    html = render_html(realistic_report())
+    html = render_html(realistic_report(), realistic_facts())
     assert html.rindex("▼ regression") < html.index("▲ fix")
 
 
 def test_legend_covers_every_status() -> None:
-    html = render_html(realistic_report())
+    html = render_html(realistic_report(), realistic_facts())
     for status in Status:
         assert f'<span class="swatch st-{status}">' in html
 
 
 def test_empty_report() -> None:
-    html = render_html(empty_report())
+    html = render_html(empty_report(), Facts())
     for text in ("No targets.", "No cells.", "None declared.", "No errors."):
         assert f"<p>{text}</p>" in html
     data = _data(html)
@@ -336,16 +344,3 @@ def test_empty_report() -> None:
         "targets": [],
         "time": [],
     }
-
-
-@pytest.mark.parametrize(
-    "data",
-    [
-        {"time": [0.1, None, 2.5e-07, 3.0] * 500, "result": list(range(2000)), "b": {"x": [1]}},
-        {"time": [float("nan"), 1.0] * 1000},  # json's NaN, not repr's nan
-        {"flags": [True, False] * 1000, "mixed": [1, "a"] * 1000},
-    ],
-)
-def test_page_data_is_the_json_that_json_dumps_writes(data: dict[str, object]) -> None:
-    expected = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    assert _compact_json(data) == expected

@@ -8,8 +8,10 @@ import re
 from pathlib import Path
 
 import pytest
+from report_fixtures import read_report
 
-from compat.load import TargetOverrides, resolve_report
+from compat.facts import resolve_facts
+from compat.load import TargetOverrides
 from compat.model import Report
 from compat.render_json import JSON_SCHEMA_VERSION, render_json
 
@@ -29,19 +31,23 @@ OVERRIDES = TargetOverrides((("seed-2.6.0.xml", "2.6.0-cpu"), ("seed-2.13.0.xml"
 @pytest.fixture
 def report(monkeypatch: pytest.MonkeyPatch) -> Report:
     monkeypatch.chdir(DATA)  # relative paths, so source_file is the same on every machine
-    return resolve_report(INPUTS, targets_override=OVERRIDES)
+    return read_report(INPUTS, overrides=OVERRIDES)
 
 
 def test_same_inputs_same_bytes_in_any_order(
     report: Report, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(DATA)
-    again = resolve_report(list(reversed(INPUTS)), targets_override=OVERRIDES)
-    assert render_json(report) == render_json(again) == render_json(report)
+    again = read_report(list(reversed(INPUTS)), overrides=OVERRIDES)
+    assert (
+        render_json(report, resolve_facts(report))
+        == render_json(again, resolve_facts(again))
+        == render_json(report, resolve_facts(report))
+    )
 
 
 def test_golden(report: Report) -> None:
-    text = render_json(report)
+    text = render_json(report, resolve_facts(report))
     if os.environ.get("UPDATE_GOLDEN"):
         GOLDEN.write_text(text, encoding="utf-8")
     assert text == GOLDEN.read_text(encoding="utf-8"), "UPDATE_GOLDEN=1 pytest ... to refresh"
@@ -54,7 +60,7 @@ def _pairs_sorted(pairs: list[tuple[str, object]]) -> dict[str, object]:
 
 
 def test_schema_sorted_keys_and_no_timestamp(report: Report) -> None:
-    text = render_json(report)
+    text = render_json(report, resolve_facts(report))
     data = json.loads(text, object_pairs_hook=_pairs_sorted)
     assert data["schema_version"] == JSON_SCHEMA_VERSION
     assert data["metadata"] == {}
@@ -76,14 +82,16 @@ def test_schema_sorted_keys_and_no_timestamp(report: Report) -> None:
 
 
 def test_metadata_is_the_only_run_specific_block(report: Report) -> None:
-    plain = render_json(report).splitlines()
-    stamped = render_json(report, {"generated": "2026-01-01T00:00:00Z"}).splitlines()
+    plain = render_json(report, resolve_facts(report)).splitlines()
+    stamped = render_json(
+        report, resolve_facts(report), {"generated": "2026-01-01T00:00:00Z"}
+    ).splitlines()
     differing = [(a, b) for a, b in zip(plain, stamped, strict=True) if a != b]
     assert differing == [('"metadata":{},', '"metadata":{"generated":"2026-01-01T00:00:00Z"},')]
 
 
 def test_cells_grouped_by_id_with_results_in_column_order(report: Report) -> None:
-    data = json.loads(render_json(report))
+    data = json.loads(render_json(report, resolve_facts(report)))
     order = [t["id"] for t in data["targets"]]
     ids = [row["id"] for row in data["cells"]]
     assert len(ids) == len(set(ids))
@@ -102,21 +110,22 @@ def test_cells_grouped_by_id_with_results_in_column_order(report: Report) -> Non
 
 
 def test_one_entry_per_line(report: Report) -> None:
-    lines = render_json(report).splitlines()
+    lines = render_json(report, resolve_facts(report)).splitlines()
     assert sum(line.startswith('{"device"') for line in lines) == len({c.id for c in report.cells})
 
 
 def test_each_result_has_its_own_time_as_json_writes_it() -> None:
-    """Times are encoded once per distinct value (NaN and infinity as json's own words)."""
+    """Each cell's own time, as json writes it (NaN and infinity as json's own words)."""
     import dataclasses
     import math
 
-    from report_fixtures import realistic_report
+    from report_fixtures import realistic_facts, realistic_report
 
     report = realistic_report()
     times = [0.0, 1e-7, 0.1 + 0.2, 2.5, float("nan"), float("inf"), 1e300]
     cells = [dataclasses.replace(c, time=times[i % len(times)]) for i, c in enumerate(report.cells)]
-    text = render_json(dataclasses.replace(report, cells=tuple(cells)))
+    timed = Report.from_cells(report.targets, cells, report.behaviours, report.skipped_inputs)
+    text = render_json(timed, realistic_facts())
     assert "NaN" in text and "Infinity" in text and "nan" not in text.replace("NaN", "")
     data = json.loads(text)
     got = {(r["target"], row["id"]): r["time"] for row in data["cells"] for r in row["results"]}

@@ -10,19 +10,21 @@ import pytest
 from report_fixtures import (
     check_golden,
     empty_report,
+    hostile_facts,
     hostile_report,
+    realistic_facts,
     realistic_report,
 )
 
+from compat.facts import resolve_facts
+from compat.layout import STATUS_STYLE, resolve_matrix
 from compat.model import Cell, Facts, Report, SignatureRow
 from compat.render_md import (
     MAX_CELLS_LISTED,
     MAX_SIGNATURES,
-    STATUS_SYMBOL,
     _code,
     _text,
     render_markdown,
-    resolve_matrix,
 )
 from suites.schema import Device, Mode, Status
 
@@ -45,7 +47,7 @@ def _tables(text: str) -> list[list[str]]:
 
 
 def test_golden() -> None:
-    check_golden("report.md", render_markdown(realistic_report()))
+    check_golden("report.md", render_markdown(realistic_report(), realistic_facts()))
 
 
 def test_golden_check_fails_on_change_and_updates_on_request(tmp_path: Path) -> None:
@@ -59,7 +61,9 @@ def test_golden_check_fails_on_change_and_updates_on_request(tmp_path: Path) -> 
 
 
 def test_same_report_same_text() -> None:
-    assert render_markdown(realistic_report()) == render_markdown(realistic_report())
+    assert render_markdown(realistic_report(), realistic_facts()) == render_markdown(
+        realistic_report(), realistic_facts()
+    )
 
 
 @pytest.mark.parametrize(
@@ -79,19 +83,21 @@ def test_same_report_same_text() -> None:
     ],
 )
 def test_sections(heading: str) -> None:
-    assert heading in render_markdown(realistic_report()).splitlines()
+    assert heading in render_markdown(realistic_report(), realistic_facts()).splitlines()
 
 
 def test_legend_names_every_status_with_its_symbol() -> None:
     legend = next(
-        line for line in render_markdown(realistic_report()).splitlines() if "✅ pass (" in line
+        line
+        for line in render_markdown(realistic_report(), realistic_facts()).splitlines()
+        if "✅ pass (" in line
     )
     for status in Status:
-        assert f"{STATUS_SYMBOL[status]} {status} (" in legend
+        assert f"{STATUS_STYLE[status].symbol} {status} (" in legend
 
 
 def test_regressions_come_before_fixes() -> None:
-    text = render_markdown(realistic_report())
+    text = render_markdown(realistic_report(), realistic_facts())
     first_fix = text.index("🔺 fix")
     assert text.index("🔻 regression") < first_fix
     assert text.rindex("🔻 regression") < first_fix
@@ -99,7 +105,7 @@ def test_regressions_come_before_fixes() -> None:
 
 
 def test_environments_row() -> None:
-    text = render_markdown(realistic_report())
+    text = render_markdown(realistic_report(), realistic_facts())
     assert (
         "| `2.13.0-cpu` | 2.13.0+cpu | cpu | 3.12.8 | unavailable: ModuleNotFoundError: "
         "No module named 'expecttest' | non-strict |  |"
@@ -109,14 +115,14 @@ def test_environments_row() -> None:
 
 
 def test_while_loop_serialize_row_shows_xfail_then_xpass() -> None:
-    text = render_markdown(realistic_report())
+    text = render_markdown(realistic_report(), realistic_facts())
     block = text[text.index("### `serialize` on cpu") :]
     row = next(line for line in block.splitlines() if "`catalog:while_loop.simple`" in line)
     assert row == ("| `catalog:while_loop.simple` | ⚠️ | 🎉 | 🚫 | 🎉 | 🎉 | 2.9.1 | 2.9.1 |")
 
 
 def test_behaviour_table_says_absent_since() -> None:
-    text = render_markdown(realistic_report())
+    text = render_markdown(realistic_report(), realistic_facts())
     row = next(line for line in text.splitlines() if line.startswith("| `while_loop.serde-carr"))
     assert "| reproduced | absent | n/a | absent | absent |" in row
     assert row.endswith("| absent since 2.9.1-cu128 |")
@@ -130,7 +136,9 @@ def test_behaviour_table_says_absent_since() -> None:
     ],
 )
 def test_matrix_columns_per_device(device: Device, columns: list[str]) -> None:
-    blocks = [b for b in resolve_matrix(realistic_report()) if b.device is device]
+    blocks = [
+        b for b in resolve_matrix(realistic_report(), realistic_facts()) if b.device is device
+    ]
     assert [b.mode for b in blocks] == list(Mode)
     for block in blocks:
         assert [t.id for t in block.targets] == columns
@@ -139,23 +147,26 @@ def test_matrix_columns_per_device(device: Device, columns: list[str]) -> None:
 def test_one_device_drops_the_device_from_headings() -> None:
     report = realistic_report()
     cpu_only = dataclasses.replace(
-        report, cells=tuple(c for c in report.cells if c.id.device is Device.CPU)
+        report, rows=tuple(r for r in report.rows if r.id.device is Device.CPU)
     )
-    text = render_markdown(cpu_only)
+    text = render_markdown(cpu_only, realistic_facts())
     assert "### `aot`" in text.splitlines()
     assert " on cpu" not in text
 
 
 def test_tables_have_a_constant_number_of_columns() -> None:
-    for report in (realistic_report(), hostile_report()):
-        for table in _tables(render_markdown(report)):
+    for report, facts in (
+        (realistic_report(), realistic_facts()),
+        (hostile_report(), hostile_facts()),
+    ):
+        for table in _tables(render_markdown(report, facts)):
             widths = {len(_UNESCAPED_PIPE.findall(line)) for line in table}
             assert len(widths) == 1, table
 
 
 def test_hostile_text_renders_as_text() -> None:
     markdown_it = pytest.importorskip("markdown_it")
-    text = render_markdown(hostile_report())
+    text = render_markdown(hostile_report(), hostile_facts())
     html = markdown_it.MarkdownIt("commonmark", {"html": True}).enable("table").render(text)
     assert "<script" not in html
     assert "<img" not in html
@@ -207,10 +218,7 @@ def test_signatures_and_their_cells_are_capped() -> None:
         SignatureRow(signature=f"RuntimeError: boom {i}", count=len(cells), cells=cells)
         for i in range(MAX_SIGNATURES + 2)
     )
-    capped = dataclasses.replace(
-        report, facts=dataclasses.replace(report.facts, signatures=signatures)
-    )
-    text = render_markdown(capped)
+    text = render_markdown(report, dataclasses.replace(realistic_facts(), signatures=signatures))
     assert "`RuntimeError: boom 9`" in text
     assert "boom 10" not in text
     assert "and 3 more" in text
@@ -218,7 +226,7 @@ def test_signatures_and_their_cells_are_capped() -> None:
 
 
 def test_empty_report() -> None:
-    text = render_markdown(empty_report())
+    text = render_markdown(empty_report(), Facts())
     for line in ("No targets.", "No cells.", "None declared.", "No errors."):
         assert line in text.splitlines()
     assert text.endswith("\n") and not text.endswith("\n\n")
@@ -228,42 +236,42 @@ def test_env_error_target_without_cells_and_no_result_cells() -> None:
     report = realistic_report()
     row = next(
         line
-        for line in render_markdown(report).splitlines()
+        for line in render_markdown(report, realistic_facts()).splitlines()
         if line.startswith("| `upstream:while_loop.simple` | ✅")
     )
     assert row.split(" | ")[3:6] == ["🚫", "✅", "·"]
 
 
 def test_missing_facts_leave_since_blank() -> None:
-    report = dataclasses.replace(realistic_report(), facts=Facts())
     row = next(
         line
-        for line in render_markdown(report).splitlines()
+        for line in render_markdown(realistic_report(), Facts()).splitlines()
         if line.startswith("| `catalog:cond.simple` |")
     )
     assert row.endswith("| ✅ |  |  |")
 
 
 def test_unknown_status_has_a_symbol() -> None:
-    assert set(STATUS_SYMBOL) == set(Status)
-    assert len(set(STATUS_SYMBOL.values())) == len(Status)
+    assert set(STATUS_STYLE) == set(Status)
+    for field in ("symbol", "glyph", "css", "meaning"):
+        assert len({getattr(s, field) for s in STATUS_STYLE.values()}) == len(Status), field
 
 
 def test_cell_free_of_facts() -> None:
     # A report built by hand with a single cell and no facts still renders.
     report = realistic_report()
     one: Cell = report.cells[0]
-    text = render_markdown(Report(targets=report.targets, cells=(one,), behaviours=()))
+    one_cell = Report.from_cells(targets=report.targets, cells=(one,), behaviours=())
+    text = render_markdown(one_cell, Facts())
     assert f"`{one.id.case}`" in text
 
 
 def test_fixture_facts_agree_with_compat_facts() -> None:
-    facts = pytest.importorskip("compat.facts")
-    report = realistic_report()
-    derived = facts.resolve_facts(report.targets, report.cells, report.behaviours)
+    derived = resolve_facts(realistic_report())
+    facts = realistic_facts()
     # The fixture lists a fix first on purpose: the renderers must sort.
-    assert set(report.facts.changes) == set(derived.changes)
-    assert dataclasses.replace(report.facts, changes=derived.changes) == derived
+    assert set(facts.changes) == set(derived.changes)
+    assert dataclasses.replace(facts, changes=derived.changes) == derived
 
 
 def test_no_since_column_for_a_build_that_never_ran() -> None:
@@ -271,7 +279,8 @@ def test_no_since_column_for_a_build_that_never_ran() -> None:
     broken = dataclasses.replace(
         report.targets[0], id="2.7.0-rocm6.2", build="rocm6.2", env_error="no wheel"
     )
-    text = render_markdown(dataclasses.replace(report, targets=(*report.targets, broken)))
+    broken_report = dataclasses.replace(report, targets=(*report.targets, broken))
+    text = render_markdown(broken_report, realistic_facts())
     header = next(line for line in text.splitlines() if line.startswith("| case |"))
     assert header.endswith("| 2.7.0-rocm6.2 | since cuda | since cpu |")
 
@@ -285,6 +294,7 @@ def test_a_target_whose_run_was_cut_short_says_so() -> None:
             ("interrupted", "incomplete: 80 of 140 cells run"),
         ),
     )
-    text = render_markdown(dataclasses.replace(report, targets=(*report.targets[:-1], killed)))
+    killed_report = dataclasses.replace(report, targets=(*report.targets[:-1], killed))
+    text = render_markdown(killed_report, realistic_facts())
     row = next(line for line in text.splitlines() if line.startswith(f"| `{killed.id}` |"))
     assert row.endswith("| ⏹️ run cut short: `incomplete: 80 of 140 cells run` |")
