@@ -33,24 +33,25 @@ sys.path.insert(0, str(ROOT))  # the `nox` entry point does not put this folder 
 
 from compat.config import ENV_TARGETS, MatrixConfig, config_path, load_config
 from compat.errors import CompatError
-from compat.scrub import scrub_credentials
-from compat.targets import (
+from compat.progress import (
     State,
-    Target,
     TargetState,
-    check_source,
     count_outcomes,
-    env_error_message,
-    hop_db_requirements,
-    install_args,
-    local_python,
-    plan_targets,
-    probe_tag,
     read_states,
     render_progress,
     run_lock,
     write_state,
 )
+from compat.scrub import scrub_credentials
+from compat.sources import (
+    check_source,
+    env_error_message,
+    hop_db_requirements,
+    install_args,
+    local_python,
+    probe_tag,
+)
+from compat.targets import Target, plan_targets
 
 nox.needs_version = ">=2026.10.20"
 nox.options.default_venv_backend = "uv"
