@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))  # the `nox` entry point does not put this folder 
 
 from compat.config import ENV_TARGETS, MatrixConfig, config_path, load_config
 from compat.errors import CompatError
-from compat.run import MatrixRun, RunFailed, build_report, resolve_test_requirements, run_target
+from compat.run import MatrixRun, RunFailed, resolve_test_requirements, run_report, run_target
 from compat.scrub import scrub_credentials
 from compat.targets import Target, plan_targets
 
@@ -148,7 +148,7 @@ else:
 @nox.session(venv_backend="none")
 def report(session: nox.Session) -> None:
     """Build the report from reports/junit/*.xml into a versioned folder under reports/."""
-    if problem := build_report(NoxRunner(session), REPORTS, CONFIG_FILE):
+    if problem := run_report(NoxRunner(session), REPORTS, CONFIG_FILE):
         session.error(problem)
 
 

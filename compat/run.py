@@ -34,10 +34,9 @@ from compat.sources import (
     hop_db_requirements,
     install_args,
     local_python,
-    probe_tag,
 )
 from compat.targets import Target
-from suites.schema import Device
+from suites.schema import Device, torch_build_tag
 
 TESTS_TORCH = "2.13.0"  # the torch of `nox -s tests`
 PROBE = (
@@ -140,7 +139,7 @@ def run_target(
     return TargetOutcome(state, problem or report_problem, junit)
 
 
-def build_report(runner: Runner, reports: Path, config_file: Path) -> str | None:
+def run_report(runner: Runner, reports: Path, config_file: Path) -> str | None:
     """Run ``python -m compat report`` over ``<reports>/junit``; a sentence when it failed."""
     try:
         runner.run(
@@ -216,7 +215,7 @@ def _probe(
         runner.warn(f"{python} imported torch but did not say which build (see {log})")
         return
     version, cuda, hip = json.loads(reported[-1])
-    actual = probe_tag(version, cuda, hip)
+    actual = torch_build_tag(version, cuda, hip)
     runner.log(f"torch {version} (CUDA {cuda}, HIP {hip}) -> build {actual}")
     if not target.is_local and actual != target.id.tag and target.id.tag != "default":
         runner.warn(
@@ -276,7 +275,7 @@ def _record(
         # Under -j each session runs alone (--no-dependencies): the last one out builds it.
         if any(s.state is State.RUNNING for s in states.values()):
             return None
-        return build_report(runner, run.reports, run.config_file)
+        return run_report(runner, run.reports, run.config_file)
 
 
 def _fresh_log(log: Path) -> Path:

@@ -191,18 +191,6 @@ def _probe_url(url: str, timeout: float) -> str | None:
         return scrub_credentials(f"{url} does not answer ({reason})")
 
 
-def probe_tag(torch_version: str, cuda: str | None, hip: str | None) -> str:
-    """The build tag of an installed torch, from what it reports about itself."""
-    label = Version(torch_version).local
-    if label and _LOCAL_LABEL.match(label):
-        return label
-    if hip:
-        return "rocm" + ".".join(hip.split(".")[:2])
-    if cuda:
-        return "cu" + "".join(cuda.split(".")[:2])
-    return "cpu"
-
-
 def env_error_message(target: Target, problem: str, env: Mapping[str, str]) -> str:
     """One paragraph for an env-error: the target, the source, the problem, the fix."""
     src = effective_source(target.build, env)

@@ -20,8 +20,8 @@ from compat.run import (
     MatrixRun,
     RunFailed,
     TargetOutcome,
-    build_report,
     resolve_test_requirements,
+    run_report,
     run_target,
 )
 from compat.targets import LOCAL, Target, TargetId
@@ -375,9 +375,9 @@ def test_a_report_that_fails_fails_the_last_session(tmp_path: Path) -> None:
     assert outcome.problem == ("the report exited 2; its error is above (python -m compat report)")
 
 
-def test_build_report_command(tmp_path: Path) -> None:
+def test_run_report_command(tmp_path: Path) -> None:
     runner = FakeRunner()
-    assert build_report(runner, tmp_path / "reports", tmp_path / "m.toml") is None
+    assert run_report(runner, tmp_path / "reports", tmp_path / "m.toml") is None
     assert runner.calls == [
         (
             "run",

@@ -14,26 +14,10 @@ from compat.sources import (
     env_error_message,
     install_args,
     local_python,
-    probe_tag,
 )
 from compat.targets import Target, TargetId, build_tag
 
 LINUX = "linux-x86_64"
-
-
-@pytest.mark.parametrize(
-    ("torch_version", "cuda", "hip", "tag"),
-    [
-        ("2.13.0+cpu", None, None, "cpu"),
-        ("2.6.0+cu124", "12.4", None, "cu124"),
-        ("2.9.1", "12.8", None, "cu128"),  # the default index's wheels carry no label
-        ("2.9.1", None, None, "cpu"),
-        ("2.7.0+rocm6.3", None, "6.3.42131", "rocm6.3"),
-        ("2.7.0", None, "6.2.41133-dd7f95766", "rocm6.2"),
-    ],
-)
-def test_probe_tag(torch_version: str, cuda: str | None, hip: str | None, tag: str) -> None:
-    assert probe_tag(torch_version, cuda, hip) == tag
 
 
 def target(build: str, version: str, source: InstallSource) -> Target:
