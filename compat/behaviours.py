@@ -66,6 +66,32 @@ def _parse_one(entry: Mapping[str, Any], here: str, origin: str) -> Behaviour:
         raise ConfigError(f"{here}: expected a table with keys {', '.join(ALLOWED_KEYS)}.")
     if isinstance(entry.get("id"), str):
         here = f"{here} ({entry['id']!r})"
+    text = _texts(entry, here)
+    properties = _properties(entry.get("properties"), here)
+    exception, message = text.get("exception"), text.get("message")
+    if exception is None and message is None and not properties:
+        raise ConfigError(
+            f"{here}: give at least one of 'exception', 'message' or 'properties', "
+            "or it would tag every cell of its HOP and mode."
+        )
+    links = entry.get("links", [])
+    if not isinstance(links, list) or not all(isinstance(x, str) for x in links):
+        raise ConfigError(f"{here}: 'links' must be an array of strings (URLs or paths).")
+    return Behaviour(
+        id=text["id"],
+        hop=text["hop"],
+        mode=text["mode"],
+        sentence=scrub_credentials(text["sentence"].strip()),
+        exception=exception,
+        message=message,
+        properties=properties,
+        links=tuple(scrub_credentials(x) for x in links),
+        origin=origin,
+    )
+
+
+def _texts(entry: Mapping[str, Any], here: str) -> dict[str, str]:
+    """The entry's string keys, each checked: known, present where required, well-formed."""
     for key in entry:
         if key not in ALLOWED_KEYS:
             raise ConfigError(
@@ -96,27 +122,7 @@ def _parse_one(entry: Mapping[str, Any], here: str, origin: str) -> Behaviour:
         )
     if "message" in text:
         _check_regex(text["message"], "message", here)
-    properties = _properties(entry.get("properties"), here)
-    exception, message = text.get("exception"), text.get("message")
-    if exception is None and message is None and not properties:
-        raise ConfigError(
-            f"{here}: give at least one of 'exception', 'message' or 'properties', "
-            "or it would tag every cell of its HOP and mode."
-        )
-    links = entry.get("links", [])
-    if not isinstance(links, list) or not all(isinstance(x, str) for x in links):
-        raise ConfigError(f"{here}: 'links' must be an array of strings (URLs or paths).")
-    return Behaviour(
-        id=text["id"],
-        hop=text["hop"],
-        mode=mode,
-        sentence=scrub_credentials(text["sentence"].strip()),
-        exception=exception,
-        message=message,
-        properties=properties,
-        links=tuple(scrub_credentials(x) for x in links),
-        origin=origin,
-    )
+    return text
 
 
 def _string(entry: Mapping[str, Any], key: str, here: str) -> str:

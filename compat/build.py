@@ -34,12 +34,19 @@ def build_report(inputs: Inputs, behaviours: tuple[Behaviour, ...] = BUILTIN) ->
     ordered = sorted(inputs.suites, key=lambda s: s.doc.flavour is Flavour.FOREIGN)
     targets: dict[str, TargetInfo] = {}
     cells: list[Cell] = []
+    # The behaviours whose HOP and mode patterns cover a row: most cover none.
+    applicable: dict[tuple[str, str], tuple[Behaviour, ...]] = {}
     for loaded in ordered:
         placed = _place(loaded, known_hops, behaviours, targets, skipped)
-        if placed is not None:
-            info, results = placed
-            targets[info.id] = info
-            cells.extend(_cell(info.id, r, behaviours) for r in results)
+        if placed is None:
+            continue
+        info, results = placed
+        targets[info.id] = info
+        for r in results:
+            key = (r.id.hop, r.id.mode.value)
+            if key not in applicable:
+                applicable[key] = tuple(b for b in behaviours if b.applies_to(*key))
+            cells.append(_cell(info.id, r, applicable[key], behaviours))
     if not targets:
         reasons = " ".join(s.reason for s in skipped) or "no JUnit input was given."
         raise InputError(f"Nothing to report: {reasons}")
@@ -115,12 +122,19 @@ def _place(
     return info, results
 
 
-def _cell(target: str, r: FileCell, behaviours: tuple[Behaviour, ...]) -> Cell:
-    """A file's cell in the report: credentials scrubbed, behaviours matched anew."""
+def _cell(
+    target: str,
+    r: FileCell,
+    applicable: tuple[Behaviour, ...],
+    behaviours: tuple[Behaviour, ...],
+) -> Cell:
+    """A file's cell in the report: credentials scrubbed, ``applicable`` behaviours matched."""
     props = scrub_pairs((k, v) for k, v in r.properties if k not in _DROPPED_PROPS)
     error_type = _scrubbed(r.error_type)
     message = _scrubbed(r.message)
-    tags = matching(behaviours, r.id.hop, r.id.mode, error_type, message, dict(props))
+    tags: tuple[str, ...] = ()
+    if applicable:
+        tags = matching(applicable, r.id.hop, r.id.mode, error_type, message, dict(props))
     if r.asserted:
         tags = merge_tags(behaviours, r.asserted, tags)
     return Cell(

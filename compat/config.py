@@ -245,6 +245,13 @@ def _build(name: object, spec: object, where: str) -> Build:
     for k, v in spec.items():
         if k != "versions" and (not isinstance(v, str) or not v.strip()):
             raise ConfigValueError(f"{key} {k} must be a non-empty string, not {v!r}")
+    source = _build_source(name, spec, key)
+    versions = _versions(spec["versions"], key, "versions") if "versions" in spec else None
+    return Build(name=name, source=source, versions=versions)
+
+
+def _build_source(name: str, spec: dict[str, Any], key: str) -> InstallSource:
+    """Where a build's wheels come from: its one source key, else what uv knows of its name."""
     given = [k for k in _SOURCE_KEYS if k in spec]
     if name == _LOCAL and (given or "find-links-env" in spec or "versions" in spec):
         raise ConfigValueError(
@@ -261,7 +268,6 @@ def _build(name: object, spec: object, where: str) -> Build:
             f"{key} find-links-env must name an environment variable, e.g. 'PIP_FIND_LINKS', "
             f"not {env_var!r}"
         )
-    source: InstallSource | None
     if given:
         kind = SourceKind(given[0])
         location = str(spec[given[0]]).strip()
@@ -270,20 +276,16 @@ def _build(name: object, spec: object, where: str) -> Build:
                 f"{key} torch-backend {location!r} is not one of uv's backends "
                 "(auto, cpu, cu126, cu128, rocm6.3, xpu, ...)"
             )
-        source = InstallSource(kind, location, env_var)
-    else:
-        base = builtin_source(name)
-        if base is None and env_var is None:
-            raise ConfigValueError(
-                f"{key}: {name!r} is not a build uv knows; give it a source: index-url, "
-                "torch-backend, find-links or find-links-env"
-            )
-        if base is None:
-            source = InstallSource(SourceKind.FIND_LINKS, "", env_var)
-        else:
-            source = InstallSource(base.kind, base.location, env_var)
-    versions = _versions(spec["versions"], key, "versions") if "versions" in spec else None
-    return Build(name=name, source=source, versions=versions)
+        return InstallSource(kind, location, env_var)
+    base = builtin_source(name)
+    if base is None and env_var is None:
+        raise ConfigValueError(
+            f"{key}: {name!r} is not a build uv knows; give it a source: index-url, "
+            "torch-backend, find-links or find-links-env"
+        )
+    if base is None:
+        return InstallSource(SourceKind.FIND_LINKS, "", env_var)
+    return InstallSource(base.kind, base.location, env_var)
 
 
 def _python(value: object, where: str) -> str:

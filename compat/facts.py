@@ -144,33 +144,39 @@ def resolve_behaviour_rows(
                 statuses[b.id, cell.target].add(cell.status)
     column = {t.id: i for i, t in enumerate(targets)}
     by_version = sorted(targets, key=lambda t: (t.version, column[t.id]))
-    out: list[BehaviourRow] = []
+    out = []
     for b in behaviours:
         verdicts = {
             t.id: _verdict(t, statuses[b.id, t.id], bool(reproduced[b.id, t.id])) for t in targets
         }
-        seen = [t.id for t in by_version if verdicts[t.id] is Verdict.REPRODUCED]
-        decisive = [
-            t.id for t in by_version if verdicts[t.id] in (Verdict.REPRODUCED, Verdict.ABSENT)
-        ]
-        absent_since: str | None = None
-        if seen:
-            after_last = decisive[decisive.index(seen[-1]) + 1 :]
-            absent_since = after_last[0] if after_last else None
-        ran = [t.id for t in by_version if verdicts[t.id] is not Verdict.NOT_APPLICABLE]
         hits = [c for t in targets for c in reproduced[b.id, t.id]]  # column, then cell order
-        out.append(
-            BehaviourRow(
-                behaviour=b,
-                verdicts=tuple((t.id, verdicts[t.id]) for t in targets),
-                first_seen=seen[0] if seen else None,
-                last_seen=seen[-1] if seen else None,
-                absent_since=absent_since,
-                still_present=bool(ran) and verdicts[ran[-1]] is Verdict.REPRODUCED,
-                cells=tuple(hits),
-            )
-        )
+        out.append(_behaviour_row(b, [(t.id, verdicts[t.id]) for t in by_version], verdicts, hits))
     return tuple(out)
+
+
+def _behaviour_row(
+    behaviour: Behaviour,
+    by_version: list[tuple[str, Verdict]],
+    verdicts: dict[str, Verdict],
+    hits: list[str],
+) -> BehaviourRow:
+    """One behaviour's row from its verdict per target (``by_version``: oldest first)."""
+    seen = [t for t, v in by_version if v is Verdict.REPRODUCED]
+    decisive = [t for t, v in by_version if v in (Verdict.REPRODUCED, Verdict.ABSENT)]
+    absent_since: str | None = None
+    if seen:
+        after_last = decisive[decisive.index(seen[-1]) + 1 :]
+        absent_since = after_last[0] if after_last else None
+    ran = [v for _, v in by_version if v is not Verdict.NOT_APPLICABLE]
+    return BehaviourRow(
+        behaviour=behaviour,
+        verdicts=tuple(verdicts.items()),
+        first_seen=seen[0] if seen else None,
+        last_seen=seen[-1] if seen else None,
+        absent_since=absent_since,
+        still_present=bool(ran) and ran[-1] is Verdict.REPRODUCED,
+        cells=tuple(hits),
+    )
 
 
 def _has_properties(cell: Cell, behaviour: Behaviour) -> bool:

@@ -233,9 +233,8 @@ def _suite_doc(suite: ET.Element, props: tuple[tuple[str, str], ...]) -> SuiteDo
     seen: set[CellId] = set()
     for case in suite.findall("testcase"):
         classname, name = case.get("classname", ""), case.get("name", "")
-        label = f"{classname}::{name}"
         cprops = {p.get("name", ""): p.get("value", "") for p in case.iter("property")}
-        result = next((e for e in case.iter() if e.tag in _RESULT_TAGS), None)
+        result = next((e for e in case if e.tag in _RESULT_TAGS), None)
         status = _status(cprops.get(Prop.STATUS, ""), result)
         message = cprops.get(Prop.ERROR_MESSAGE) or _message_of(result)
         if status is Status.ENV_ERROR:
@@ -244,10 +243,10 @@ def _suite_doc(suite: ET.Element, props: tuple[tuple[str, str], ...]) -> SuiteDo
         try:
             cell_id = CellId.from_junit(classname, name)
         except ValueError:
-            left_out.append(f"{label} (not named like a cell)")
+            left_out.append(f"{classname}::{name} (not named like a cell)")
             continue
         if cell_id in seen:
-            left_out.append(f"{label} (a second result for this cell)")
+            left_out.append(f"{classname}::{name} (a second result for this cell)")
             continue
         seen.add(cell_id)
         cells.append(
@@ -403,6 +402,17 @@ def split_exception(text: str) -> tuple[str | None, str]:
     return m["type"], (m["message"] or "").strip()
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    """What a pytest testcase's result says of its cell."""
+
+    status: Status
+    error_type: str | None = None
+    message: str | None = None
+    extra: tuple[tuple[str, str], ...] = ()  # properties beyond the result's own
+    asserted: tuple[str, ...] = ()
+
+
 def _foreign_cell(
     cell_id: CellId,
     dtype: str,
@@ -410,59 +420,18 @@ def _foreign_cell(
     reference: bool,
     behaviours: tuple[Behaviour, ...],
 ) -> FileCell:
-    status: Status
-    error_type: str | None = None
-    message: str | None = None
-    extra: dict[str, str] = {"dtype": dtype}
-    asserted: tuple[str, ...] = ()
     expected = [
         b
         for b in behaviours
         if b.expected and b.is_exception and b.applies_to(cell_id.hop, cell_id.mode)
     ]
     if case.result is None:
-        status = Status.PASS
-        if reference and expected:
-            # The reference asserts the exception: its test passes when it is raised.
-            status = Status.XFAIL
-            asserted = tuple(b.id for b in expected)
-            error_type = expected[0].exception
-            message = (
-                f"raised as the reference asserts ({error_type}, known behaviour "
-                f"{expected[0].id}); the test passed"
-            )
-            extra[Prop.EXPECTATION] = "raises: " + ", ".join(asserted)
+        outcome = _passed(expected, reference)
     elif case.result == "skipped":
-        if case.type == "pytest.xfail":
-            status = Status.XFAIL
-            extra[Prop.EXPECTATION] = "xfail: " + (case.message or "expected failure")
-        else:
-            status = Status.SKIP
-            extra[Prop.REASON] = case.message or case.text.strip() or "skipped"
-        message = case.message or None
+        outcome = _skipped(case)
     else:
-        error_type, message = split_exception(case.message or _pytest_error_line(case.text) or "")
-        if error_type in (None, "Exception"):
-            # torch's OpInfo tests re-raise as a bare Exception with the sample
-            # input appended; pytest's "E" lines still name the original type.
-            error_type = _original_exception(case.text) or error_type
-        not_raised = _NOT_RAISED.search(case.message)
-        if case.message.startswith("[XPASS(strict)]") or "Unexpected success" in case.message:
-            status, error_type = Status.XPASS, None
-        elif (
-            expected
-            and not_raised is not None
-            and any((b.exception or "").rsplit(".", 1)[-1] == not_raised["type"] for b in expected)
-        ):
-            # The assertion that the known exception is raised failed: it is fixed.
-            status, error_type = Status.XPASS, None
-            message = case.message
-            extra[Prop.EXPECTATION] = "raises: " + ", ".join(b.id for b in expected)
-        elif case.result == "failure" and (error_type or "").endswith("AssertionError"):
-            status = Status.FAIL
-        else:
-            status = Status.ERROR
-        message = message or None
+        outcome = _failed(case, expected)
+    status, error_type, message = outcome.status, outcome.error_type, outcome.message
     sig = (
         signature(error_type, message or "") if error_type and status is not Status.XFAIL else None
     )
@@ -473,7 +442,8 @@ def _foreign_cell(
         Prop.MODE: cell_id.mode,
         Prop.DEVICE: cell_id.device,
         Prop.STATUS: status,
-        **extra,
+        "dtype": dtype,
+        **dict(outcome.extra),
         **dict(case.properties),
     }
     if error_type is not None:
@@ -483,12 +453,55 @@ def _foreign_cell(
     if sig is not None:
         props[Prop.SIGNATURE] = sig
     return FileCell(
-        cell_id,
-        status,
+        cell_id, status, error_type, message, sig, tuple(props.items()), case.time, outcome.asserted
+    )
+
+
+def _passed(expected: list[Behaviour], reference: bool) -> _Outcome:
+    if not (reference and expected):
+        return _Outcome(Status.PASS)
+    # The reference asserts the exception: its test passes when it is raised.
+    asserted = tuple(b.id for b in expected)
+    error_type = expected[0].exception
+    return _Outcome(
+        Status.XFAIL,
         error_type,
-        message,
-        sig,
-        tuple(props.items()),
-        case.time,
+        f"raised as the reference asserts ({error_type}, known behaviour "
+        f"{expected[0].id}); the test passed",
+        ((Prop.EXPECTATION, "raises: " + ", ".join(asserted)),),
         asserted,
     )
+
+
+def _skipped(case: RawCase) -> _Outcome:
+    if case.type == "pytest.xfail":
+        expectation = "xfail: " + (case.message or "expected failure")
+        return _Outcome(
+            Status.XFAIL, None, case.message or None, ((Prop.EXPECTATION, expectation),)
+        )
+    reason = case.message or case.text.strip() or "skipped"
+    return _Outcome(Status.SKIP, None, case.message or None, ((Prop.REASON, reason),))
+
+
+def _failed(case: RawCase, expected: list[Behaviour]) -> _Outcome:
+    error_type, message = split_exception(case.message or _pytest_error_line(case.text) or "")
+    if error_type in (None, "Exception"):
+        # torch's OpInfo tests re-raise as a bare Exception with the sample
+        # input appended; pytest's "E" lines still name the original type.
+        error_type = _original_exception(case.text) or error_type
+    if case.message.startswith("[XPASS(strict)]") or "Unexpected success" in case.message:
+        return _Outcome(Status.XPASS, None, message or None)
+    not_raised = _NOT_RAISED.search(case.message)
+    if (
+        expected
+        and not_raised is not None
+        and any((b.exception or "").rsplit(".", 1)[-1] == not_raised["type"] for b in expected)
+    ):
+        # The assertion that the known exception is raised failed: it is fixed.
+        expectation = "raises: " + ", ".join(b.id for b in expected)
+        return _Outcome(
+            Status.XPASS, None, case.message or None, ((Prop.EXPECTATION, expectation),)
+        )
+    if case.result == "failure" and (error_type or "").endswith("AssertionError"):
+        return _Outcome(Status.FAIL, error_type, message or None)
+    return _Outcome(Status.ERROR, error_type, message or None)

@@ -21,4 +21,7 @@ def scrub_credentials(text: str) -> str:
 
 def scrub_pairs(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     """Sorted ``(key, value)`` pairs with credentials scrubbed from both sides."""
+    pairs = list(pairs)
+    if not any("@" in k or "@" in v for k, v in pairs):  # almost every testcase's
+        return tuple(sorted(pairs))
     return tuple(sorted((scrub_credentials(k), scrub_credentials(v)) for k, v in pairs))
