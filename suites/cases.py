@@ -72,7 +72,8 @@ class Case:
 def module_of(fn: Callable[..., Any]) -> torch.nn.Module:
     """A module whose forward calls ``fn``, closed over like the seed's ``Foo``."""
 
-    class HopModule(torch.nn.Module):
+    # Without torch installed (the lint env) torch.nn.Module is Any to mypy.
+    class HopModule(torch.nn.Module):  # type: ignore[misc, unused-ignore]
         def forward(self, *args: Any, **kwargs: Any) -> Any:
             return fn(*args, **kwargs)
 
@@ -142,7 +143,7 @@ def build_cond_simple(device: str) -> Built:
 def build_cond_parameter(device: str) -> Built:
     cond = _entry(COND)
 
-    class CondWithParameter(torch.nn.Module):
+    class CondWithParameter(torch.nn.Module):  # type: ignore[misc, unused-ignore]  # see HopModule
         def __init__(self) -> None:
             super().__init__()
             self.linear = torch.nn.Linear(4, 4)
@@ -218,6 +219,7 @@ COMPILE_REGION = (
 
 
 def build_invoke_subgraph_reused(device: str) -> Built:
+    region: Callable[[Callable[..., torch.Tensor]], Callable[..., torch.Tensor]]
     region = _entry(COMPILE_REGION)
 
     @region
@@ -346,7 +348,8 @@ def build_planted_hang(device: str) -> Built:
 
 
 def build_planted_crash(device: str) -> Built:
-    faulthandler._sigsegv()
+    # Private and untyped, but a real invalid access, not a signal sent to itself.
+    faulthandler._sigsegv()  # type: ignore[attr-defined]
     raise AssertionError("still alive after a segfault")
 
 
