@@ -8,7 +8,8 @@ Two planted rows exist only for the suite's own tests and appear, before
 all others, only when the environment has ``HOP_SUITE_PLANTED=1``:
 ``_planted_crash.segfault`` kills the interpreter (the runner must record a
 crash and go on) and ``_planted_hang.sleep`` never returns (the runner must
-time it out).
+time it out). With ``HOP_SUITE_PLANTED_FIFO=<path of a FIFO>`` the hang
+first writes a line to that FIFO, so a test can act once it has begun.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import faulthandler
 import functools
 import importlib
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ import torch
 from suites.schema import CellId, Device, Mode, Source
 
 PLANTED_ENV = "HOP_SUITE_PLANTED"
+PLANTED_FIFO_ENV = "HOP_SUITE_PLANTED_FIFO"
 CUSTOM_OP_NAMESPACE = "hop_compat"
 
 
@@ -342,9 +345,23 @@ def build_out_dtype_int8_mm(device: str) -> Built:
 # --- planted (tests only) ----------------------------------------------------
 
 
-def build_planted_hang(device: str) -> Built:
+def build_planted_hang(device: str, fifo: str | None = None) -> Built:
+    if fifo:
+        _announce(fifo)
     while True:
         time.sleep(60)
+
+
+def _announce(fifo: str) -> None:
+    """Write one line to a FIFO if someone reads it; never block on it."""
+    try:
+        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:  # no reader (ENXIO), or no such file: nobody to tell
+        return
+    try:
+        os.write(fd, b"hanging\n")
+    finally:
+        os.close(fd)
 
 
 def build_planted_crash(device: str) -> Built:
@@ -393,13 +410,20 @@ CATALOG: tuple[Case, ...] = (
     Case("out_dtype", "int8_mm", build_out_dtype_int8_mm, requires(OUT_DTYPE)),
 )
 
-PLANTED: tuple[Case, ...] = (
-    Case("_planted_crash", "segfault", build_planted_crash),
-    Case("_planted_hang", "sleep", build_planted_hang),
-)
+
+def planted(env: Mapping[str, str]) -> tuple[Case, ...]:
+    """The planted rows; the hang announces itself on ``HOP_SUITE_PLANTED_FIFO`` when set."""
+    hang = functools.partial(build_planted_hang, fifo=env.get(PLANTED_FIFO_ENV))
+    return (
+        Case("_planted_crash", "segfault", build_planted_crash),
+        Case("_planted_hang", "sleep", hang),
+    )
+
+
+PLANTED = planted({})
 
 
 def load_catalog(env: Mapping[str, str]) -> tuple[Case, ...]:
     """The catalogue rows, after the planted ones when ``HOP_SUITE_PLANTED=1``."""
     # Planted rows go first, so a test sees real cases run after the hang and the crash.
-    return (PLANTED if env.get(PLANTED_ENV) == "1" else ()) + CATALOG
+    return (planted(env) if env.get(PLANTED_ENV) == "1" else ()) + CATALOG
