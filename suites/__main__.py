@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     config = RunConfig(worker=worker, junit=args.junit, timeout=args.timeout, env=dict(os.environ))
     try:
         if args.list:
-            return _list(config)
+            return _print_plan(config)
         outcome = run(config)
     except SuiteError as err:
         print(f"python -m suites: {err}", file=sys.stderr)
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_INTERRUPTED if outcome.interrupted else 0
 
 
-def _list(config: RunConfig) -> int:
+def _print_plan(config: RunConfig) -> int:
     _, plan = describe(config)
     for case, cells in plan:
         print(case)

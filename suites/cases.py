@@ -8,7 +8,8 @@ Two planted rows exist only for the suite's own tests and appear, before
 all others, only when the environment has ``HOP_SUITE_PLANTED=1``:
 ``_planted_crash.segfault`` kills the interpreter (the runner must record a
 crash and go on) and ``_planted_hang.sleep`` never returns (the runner must
-time it out).
+time it out). With ``HOP_SUITE_PLANTED_FIFO=<path of a FIFO>`` the hang
+first writes a line to that FIFO, so a test can act once it has begun.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import faulthandler
 import functools
 import importlib
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ import torch
 from suites.schema import CellId, Device, Mode, Source
 
 PLANTED_ENV = "HOP_SUITE_PLANTED"
+PLANTED_FIFO_ENV = "HOP_SUITE_PLANTED_FIFO"
 CUSTOM_OP_NAMESPACE = "hop_compat"
 
 
@@ -72,7 +75,8 @@ class Case:
 def module_of(fn: Callable[..., Any]) -> torch.nn.Module:
     """A module whose forward calls ``fn``, closed over like the seed's ``Foo``."""
 
-    class HopModule(torch.nn.Module):
+    # Without torch installed (the lint env) torch.nn.Module is Any to mypy.
+    class HopModule(torch.nn.Module):  # type: ignore[misc, unused-ignore]
         def forward(self, *args: Any, **kwargs: Any) -> Any:
             return fn(*args, **kwargs)
 
@@ -142,7 +146,7 @@ def build_cond_simple(device: str) -> Built:
 def build_cond_parameter(device: str) -> Built:
     cond = _entry(COND)
 
-    class CondWithParameter(torch.nn.Module):
+    class CondWithParameter(torch.nn.Module):  # type: ignore[misc, unused-ignore]  # see HopModule
         def __init__(self) -> None:
             super().__init__()
             self.linear = torch.nn.Linear(4, 4)
@@ -218,6 +222,7 @@ COMPILE_REGION = (
 
 
 def build_invoke_subgraph_reused(device: str) -> Built:
+    region: Callable[[Callable[..., torch.Tensor]], Callable[..., torch.Tensor]]
     region = _entry(COMPILE_REGION)
 
     @region
@@ -340,13 +345,28 @@ def build_out_dtype_int8_mm(device: str) -> Built:
 # --- planted (tests only) ----------------------------------------------------
 
 
-def build_planted_hang(device: str) -> Built:
+def build_planted_hang(device: str, fifo: str | None = None) -> Built:
+    if fifo:
+        _announce(fifo)
     while True:
         time.sleep(60)
 
 
+def _announce(fifo: str) -> None:
+    """Write one line to a FIFO if someone reads it; never block on it."""
+    try:
+        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:  # no reader (ENXIO), or no such file: nobody to tell
+        return
+    try:
+        os.write(fd, b"hanging\n")
+    finally:
+        os.close(fd)
+
+
 def build_planted_crash(device: str) -> Built:
-    faulthandler._sigsegv()
+    # Private and untyped, but a real invalid access, not a signal sent to itself.
+    faulthandler._sigsegv()  # type: ignore[attr-defined]
     raise AssertionError("still alive after a segfault")
 
 
@@ -390,13 +410,20 @@ CATALOG: tuple[Case, ...] = (
     Case("out_dtype", "int8_mm", build_out_dtype_int8_mm, requires(OUT_DTYPE)),
 )
 
-PLANTED: tuple[Case, ...] = (
-    Case("_planted_crash", "segfault", build_planted_crash),
-    Case("_planted_hang", "sleep", build_planted_hang),
-)
+
+def planted(env: Mapping[str, str]) -> tuple[Case, ...]:
+    """The planted rows; the hang announces itself on ``HOP_SUITE_PLANTED_FIFO`` when set."""
+    hang = functools.partial(build_planted_hang, fifo=env.get(PLANTED_FIFO_ENV))
+    return (
+        Case("_planted_crash", "segfault", build_planted_crash),
+        Case("_planted_hang", "sleep", hang),
+    )
+
+
+PLANTED = planted({})
 
 
 def load_catalog(env: Mapping[str, str]) -> tuple[Case, ...]:
     """The catalogue rows, after the planted ones when ``HOP_SUITE_PLANTED=1``."""
     # Planted rows go first, so a test sees real cases run after the hang and the crash.
-    return (PLANTED if env.get(PLANTED_ENV) == "1" else ()) + CATALOG
+    return (planted(env) if env.get(PLANTED_ENV) == "1" else ()) + CATALOG

@@ -23,7 +23,7 @@ from suites.schema import JUNIT_ELEMENT, SCHEMA_VERSION, Prop, Status, SuiteProp
 ENV_CLASSNAME = "environment"  # the classname of an env-error file's one testcase
 # What ET.tostring(encoding="utf-8", xml_declaration=True) writes first, spelled out because
 # serialising to str and encoding once is faster than ET's own encoding writer.
-_DECLARATION = b"<?xml version='1.0' encoding='utf-8'?>\n"
+_UTF8_DECLARATION = b"<?xml version='1.0' encoding='utf-8'?>\n"
 
 # Torch messages sometimes hold ANSI colour codes: noise to every reader, so they go.
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
@@ -112,12 +112,12 @@ def render_junit(suites: Sequence[Testsuite], name: str, *, indent: bool = True)
     with _gc_paused():
         root = ET.Element("testsuites", name=safe[name])
         for suite in suites:
-            _suite(ET.SubElement(root, "testsuite"), suite, safe)
-        _counts(root, [c for s in suites for c in s.cases])
+            _add_suite(ET.SubElement(root, "testsuite"), suite, safe)
+        _set_counts(root, [c for s in suites for c in s.cases])
         if indent:
             ET.indent(root)
         text = ET.tostring(root, encoding="unicode")
-    return _DECLARATION + text.encode("utf-8") + b"\n"
+    return _UTF8_DECLARATION + text.encode("utf-8") + b"\n"
 
 
 @contextlib.contextmanager
@@ -125,7 +125,7 @@ def _gc_paused() -> Iterator[None]:
     """The cyclic GC off for a while: a tree of elements has no cycles to find.
 
     A merged report has hundreds of thousands of elements, and the collector,
-    run every few hundred of them, cost 40% of the time of rendering them.
+    run every few hundred of them, took over a quarter of the time to render them.
     """
     if not gc.isenabled():
         yield
@@ -145,7 +145,8 @@ class _SafeText(dict[str, str]):
         return safe
 
 
-def _counts(element: ET.Element, cases: Sequence[Testcase]) -> None:
+def _set_counts(element: ET.Element, cases: Sequence[Testcase]) -> None:
+    """tests/failures/errors/skipped/time of ``cases`` as ``element``'s attributes."""
     counts = count_elements(c.status for c in cases)
     element.set("tests", str(counts.tests))
     element.set("failures", str(counts.failures))
@@ -154,10 +155,11 @@ def _counts(element: ET.Element, cases: Sequence[Testcase]) -> None:
     element.set("time", f"{sum(c.seconds for c in cases):.3f}")
 
 
-def _suite(element: ET.Element, suite: Testsuite, safe: _SafeText) -> None:
+def _add_suite(element: ET.Element, suite: Testsuite, safe: _SafeText) -> None:
+    """Fill an empty ``<testsuite>`` element with ``suite``."""
     element.set("name", safe[suite.name])
-    _counts(element, suite.cases)
-    _property_list(element, suite.properties, safe)
+    _set_counts(element, suite.cases)
+    _add_properties(element, suite.properties, safe)
     sub = ET.SubElement
     for case in suite.cases:
         node = sub(
@@ -169,7 +171,7 @@ def _suite(element: ET.Element, suite: Testsuite, safe: _SafeText) -> None:
                 "time": f"{case.seconds:.3f}",
             },
         )
-        _property_list(node, case.properties, safe)
+        _add_properties(node, case.properties, safe)
         tag, kind = JUNIT_ELEMENT[case.status]
         if tag is not None:
             # A reader needs a message: the status says at least what kind of result it is.
@@ -178,9 +180,10 @@ def _suite(element: ET.Element, suite: Testsuite, safe: _SafeText) -> None:
             result.text = safe[case.detail] or None
 
 
-def _property_list(
+def _add_properties(
     parent: ET.Element, properties: tuple[tuple[str, str], ...], safe: _SafeText
 ) -> None:
+    """A ``<properties>`` child of ``parent``, unless there are none."""
     if properties:
         node = ET.SubElement(parent, "properties")
         for key, value in properties:

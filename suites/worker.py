@@ -23,9 +23,12 @@ import os
 import signal
 import sys
 from dataclasses import asdict, dataclass
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from suites.schema import CellId, Device, Mode, Source
+
+if TYPE_CHECKING:  # torch is imported only once the worker runs
+    from suites.cases import Case
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,7 @@ def main(argv: list[str]) -> int:
         _emit(channel, "usage", message=message)
         return 2
 
-    cases = {}
+    cases: dict[str, Case] = {}
     hop_db: str | None = None
     for source in config.sources:
         loaded, status = collect.load_source(source, os.environ)

@@ -7,6 +7,7 @@ provide a case that segfaults and one that hangs.
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
+from suites.cases import PLANTED_FIFO_ENV  # noqa: E402
 from suites.schema import JUNIT_ELEMENT, CellId, Mode, Prop, Status, SuiteProp  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -163,12 +165,10 @@ def test_suite_properties_describe_the_torch(planted_run: Run) -> None:
     assert len(errors) >= 10  # 5 crash + 5 timeout, plus what this torch gets wrong
 
 
-def _wait_for(path: Path, text: str, deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if path.exists() and text in path.read_text(errors="replace"):
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"{text!r} never appeared in {path}")
+def _wait_readable(fd: int, timeout: float) -> bool:
+    """Whether ``fd`` has something to read (or has ended) within ``timeout`` seconds."""
+    ready, _, _ = select.select([fd], [], [], max(timeout, 0.0))
+    return bool(ready)
 
 
 def _stop_inside_the_hang(
@@ -176,25 +176,34 @@ def _stop_inside_the_hang(
 ) -> tuple[int, str, Path]:
     """Run the planted cases and ``stop`` the suite once the crash case is done and the
     hang has begun; its exit code, stdout and JUnit path."""
-    junit, err = tmp_path / "junit.xml", tmp_path / "stderr.txt"
+    junit, err, fifo = tmp_path / "junit.xml", tmp_path / "stderr.txt", tmp_path / "hang.fifo"
     args = ["--source", "catalog", "--hop", "_planted*", "--timeout", "600"]
-    with err.open("w") as stderr:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "suites", "--junit", str(junit), *args],
-            cwd=REPO,
-            env={**os.environ, "HOP_SUITE_PLANTED": "1"},
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-        )
+    # The hang writes to this FIFO once it hangs. Opened first, without waiting for a writer,
+    # so that select() waits for that line (Linux reports no hang-up before a writer came).
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    env = {**os.environ, "HOP_SUITE_PLANTED": "1", PLANTED_FIFO_ENV: str(fifo)}
+    try:
+        with err.open("w") as stderr:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "suites", "--junit", str(junit), *args],
+                cwd=REPO,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+            )
         try:
-            _wait_for(err, "[1/2] catalog:_planted_crash.segfault", time.monotonic() + 300)
-            time.sleep(1.0)
+            began = _wait_readable(reader, 300)
+            assert began, f"the planted hang never began:\n{err.read_text()[-3000:]}"
+            assert os.read(reader, 64) == b"hanging\n"
             stop(proc)
             stdout, _ = proc.communicate(timeout=60)
         finally:
             if proc.poll() is None:
                 proc.kill()
+    finally:
+        os.close(reader)
     return proc.returncode, stdout, junit
 
 
@@ -225,9 +234,19 @@ def test_a_killed_run_leaves_a_junit_that_says_it_is_incomplete(tmp_path: Path) 
     # The hung worker dies with its parent instead of hanging on.
     assert workers
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
-        time.sleep(0.5)
-    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    assert [pid for pid in workers if not _exits(pid, deadline - time.monotonic())] == []
+
+
+def _exits(pid: int, timeout: float) -> bool:
+    """Whether process ``pid`` (not a child of ours) has exited within ``timeout`` seconds."""
+    try:
+        fd = os.pidfd_open(pid)  # readable once the process has exited
+    except ProcessLookupError:
+        return True
+    try:
+        return _wait_readable(fd, timeout)
+    finally:
+        os.close(fd)
 
 
 def _children(pid: int) -> list[int]:
