@@ -22,7 +22,7 @@ from pathlib import Path
 
 from compat.errors import ArtifactError
 from compat.scrub import scrub_credentials
-from suites.junit_xml import env_error_suite, render_junit
+from suites.junit_xml import env_error_suite, junit_document
 
 DEFAULT_ROOT = Path("reports")
 JSON_NAME = "report.json"
@@ -165,7 +165,7 @@ def write_env_error(
     # Install logs name index URLs with tokens.
     suite = env_error_suite(target_id, scrub_credentials(message), build)
     try:
-        write_atomic(out, render_junit([suite], suite.name).decode("utf-8"))
+        write_atomic(out, junit_document([suite], suite.name).decode("utf-8"))
     except OSError as err:
         raise ArtifactError(
             f"cannot write {out} ({err.strerror}): fix the permissions of {out.parent}."

@@ -24,7 +24,7 @@ def render_junit(report: Report, _facts: Facts) -> str:
         for cell in row.cells:
             by_target[cell.target].append(_testcase(cell))
     suites = [_suite(t, by_target[t.id]) for t in report.targets]
-    return junit_xml.render_junit(suites, ROOT_NAME, indent=False).decode("utf-8")
+    return junit_xml.junit_document(suites, ROOT_NAME, indent=False).decode("utf-8")
 
 
 def _testcase(cell: Cell) -> Testcase:

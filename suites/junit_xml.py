@@ -1,29 +1,27 @@
 """The one JUnit writer: suite results, env-error files and compat's merged report.
 
-Standard library only (``xml.etree.ElementTree``): the suite runs it inside
-every torch env, and compat imports it to write its own files.
+Standard library only (``xml.sax.saxutils.XMLGenerator``, which streams: a
+merged report of 30k testcases is never held as a tree): the suite runs it
+inside every torch env, and compat imports it to write its own files.
 """
 
 from __future__ import annotations
 
 import collections
-import contextlib
-import gc
+import io
 import os
 import re
 import tempfile
-import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
+from xml.sax.saxutils import XMLGenerator
+from xml.sax.xmlreader import AttributesImpl
 
 from suites.schema import JUNIT_ELEMENT, SCHEMA_VERSION, Prop, Status, SuiteProp
 
 ENV_CLASSNAME = "environment"  # the classname of an env-error file's one testcase
-# What ET.tostring(encoding="utf-8", xml_declaration=True) writes first, spelled out because
-# serialising to str and encoding once is faster than ET's own encoding writer.
-_UTF8_DECLARATION = b"<?xml version='1.0' encoding='utf-8'?>\n"
 
 # Torch messages sometimes hold ANSI colour codes: noise to every reader, so they go.
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
@@ -33,6 +31,8 @@ _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 
 def xml_safe(text: str) -> str:
     """``text`` without ANSI escape sequences, XML-illegal characters replaced by U+FFFD."""
+    if _XML_ILLEGAL.search(text) is None:  # almost every text (an ANSI escape is illegal too)
+        return text
     return _XML_ILLEGAL.sub("\ufffd", _ANSI.sub("", text))
 
 
@@ -106,88 +106,88 @@ def env_error_suite(target_id: str, message: str, build: str | None = None) -> T
     return Testsuite(suite_name(target_id, None), tuple(props), (case,))
 
 
-def render_junit(suites: Sequence[Testsuite], name: str, *, indent: bool = True) -> bytes:
+def junit_document(suites: Sequence[Testsuite], name: str, *, indent: bool = True) -> bytes:
     """``<testsuites>`` of ``suites``, every count rebuilt from the testcases, UTF-8 bytes."""
-    safe = _SafeText()
-    with _gc_paused():
-        root = ET.Element("testsuites", name=safe[name])
-        for suite in suites:
-            _add_suite(ET.SubElement(root, "testsuite"), suite, safe)
-        _set_counts(root, [c for s in suites for c in s.cases])
+    out = io.StringIO()
+    xml = XMLGenerator(out, encoding="utf-8", short_empty_elements=True)
+
+    def pad(depth: int) -> None:
         if indent:
-            ET.indent(root)
-        text = ET.tostring(root, encoding="unicode")
-    return _UTF8_DECLARATION + text.encode("utf-8") + b"\n"
+            xml.ignorableWhitespace("\n" + "  " * depth)
+
+    xml.startDocument()
+    cases = [case for suite in suites for case in suite.cases]
+    xml.startElement("testsuites", AttributesImpl({"name": xml_safe(name), **_counts(cases)}))
+    for suite in suites:
+        pad(1)
+        attrs = {"name": xml_safe(suite.name), **_counts(suite.cases)}
+        xml.startElement("testsuite", AttributesImpl(attrs))
+        _properties(xml, suite.properties, 2, pad)
+        for case in suite.cases:
+            pad(2)
+            _testcase(xml, case, pad)
+        if suite.properties or suite.cases:
+            pad(1)
+        xml.endElement("testsuite")
+    if suites:
+        pad(0)
+    xml.endElement("testsuites")
+    xml.endDocument()
+    return out.getvalue().encode("utf-8") + b"\n"
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """The cyclic GC off for a while: a tree of elements has no cycles to find.
-
-    A merged report has hundreds of thousands of elements, and the collector,
-    run every few hundred of them, took over a quarter of the time to render them.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
-class _SafeText(dict[str, str]):
-    """``xml_safe`` of each distinct text once: a big report repeats its values a lot."""
-
-    def __missing__(self, text: str) -> str:
-        safe = self[text] = xml_safe(text)
-        return safe
-
-
-def _set_counts(element: ET.Element, cases: Sequence[Testcase]) -> None:
-    """tests/failures/errors/skipped/time of ``cases`` as ``element``'s attributes."""
+def _counts(cases: Sequence[Testcase]) -> dict[str, str]:
+    """tests/failures/errors/skipped/time of ``cases``, as attributes."""
     counts = count_elements(c.status for c in cases)
-    element.set("tests", str(counts.tests))
-    element.set("failures", str(counts.failures))
-    element.set("errors", str(counts.errors))
-    element.set("skipped", str(counts.skipped))
-    element.set("time", f"{sum(c.seconds for c in cases):.3f}")
+    return {
+        "tests": str(counts.tests),
+        "failures": str(counts.failures),
+        "errors": str(counts.errors),
+        "skipped": str(counts.skipped),
+        "time": f"{sum(c.seconds for c in cases):.3f}",
+    }
 
 
-def _add_suite(element: ET.Element, suite: Testsuite, safe: _SafeText) -> None:
-    """Fill an empty ``<testsuite>`` element with ``suite``."""
-    element.set("name", safe[suite.name])
-    _set_counts(element, suite.cases)
-    _add_properties(element, suite.properties, safe)
-    sub = ET.SubElement
-    for case in suite.cases:
-        node = sub(
-            element,
-            "testcase",
-            {
-                "classname": safe[case.classname],
-                "name": safe[case.name],
-                "time": f"{case.seconds:.3f}",
-            },
-        )
-        _add_properties(node, case.properties, safe)
-        tag, kind = JUNIT_ELEMENT[case.status]
-        if tag is not None:
-            # A reader needs a message: the status says at least what kind of result it is.
-            message = case.message or case.status.value
-            result = sub(node, tag, {"type": kind, "message": safe[message]})
-            result.text = safe[case.detail] or None
+def _testcase(xml: XMLGenerator, case: Testcase, pad: Callable[[int], None]) -> None:
+    attrs = {
+        "classname": xml_safe(case.classname),
+        "name": xml_safe(case.name),
+        "time": f"{case.seconds:.3f}",
+    }
+    xml.startElement("testcase", AttributesImpl(attrs))
+    _properties(xml, case.properties, 3, pad)
+    tag, kind = JUNIT_ELEMENT[case.status]
+    if tag is not None:
+        pad(3)
+        # A reader needs a message: the status says at least what kind of result it is.
+        message = case.message or case.status.value
+        xml.startElement(tag, AttributesImpl({"type": kind, "message": xml_safe(message)}))
+        if case.detail:
+            xml.characters(xml_safe(case.detail))
+        xml.endElement(tag)
+    if case.properties or tag is not None:
+        pad(2)
+    xml.endElement("testcase")
 
 
-def _add_properties(
-    parent: ET.Element, properties: tuple[tuple[str, str], ...], safe: _SafeText
+def _properties(
+    xml: XMLGenerator,
+    properties: tuple[tuple[str, str], ...],
+    depth: int,
+    pad: Callable[[int], None],
 ) -> None:
-    """A ``<properties>`` child of ``parent``, unless there are none."""
-    if properties:
-        node = ET.SubElement(parent, "properties")
-        for key, value in properties:
-            ET.SubElement(node, "property", {"name": safe[key], "value": safe[value]})
+    """A ``<properties>`` element at ``depth``, unless there are none."""
+    if not properties:
+        return
+    pad(depth)
+    xml.startElement("properties", AttributesImpl({}))
+    for key, value in properties:
+        pad(depth + 1)
+        attrs = {"name": xml_safe(key), "value": xml_safe(value)}
+        xml.startElement("property", AttributesImpl(attrs))
+        xml.endElement("property")
+    pad(depth)
+    xml.endElement("properties")
 
 
 def write_junit(path: Path, data: bytes) -> None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from suites.junit_xml import Testsuite, render_junit, suite_name, write_junit
+from suites.junit_xml import Testsuite, junit_document, suite_name, write_junit
 from suites.results import CellResult, make_result
 from suites.schema import CellId, Prop, Status, SuiteProp
 from suites.worker import WorkerConfig
@@ -356,7 +356,7 @@ def _write(config: RunConfig, outcome: RunOutcome) -> None:
     if config.junit is not None:
         cases = tuple(r.testcase() for r in outcome.results)
         suite = Testsuite(outcome.name, tuple(outcome.properties.items()), cases)
-        write_junit(config.junit, render_junit([suite], outcome.name))
+        write_junit(config.junit, junit_document([suite], outcome.name))
 
 
 def run(config: RunConfig, progress: TextIO = sys.stderr) -> RunOutcome:

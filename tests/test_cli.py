@@ -91,7 +91,7 @@ def test_foreign_files_with_targets(tmp_path: Path) -> None:
     junit = (_folder(tmp_path) / "junit.xml").read_text()
     assert 'name="torch-hop-compat[2.6.0-cpu]"' in junit
     assert 'name="torch-hop-compat[2.13.0-cpu]"' in junit
-    assert '<property name="behaviours" value="while_loop.serde-carried-inputs" />' in junit
+    assert '<property name="behaviours" value="while_loop.serde-carried-inputs"/>' in junit
 
 
 def _reports(tmp_path: Path) -> tuple[Path, Path]:

@@ -15,7 +15,7 @@ from suites.junit_xml import (
     Testsuite,
     count_elements,
     env_error_suite,
-    render_junit,
+    junit_document,
     suite_name,
     write_junit,
     xml_safe,
@@ -45,7 +45,7 @@ def _case(
 
 def _one(case: Testcase, **render: bool) -> ET.Element:
     """The testcase element of a file holding only ``case``."""
-    root = ET.fromstring(render_junit([Testsuite("s", (), (case,))], "r", **render))
+    root = ET.fromstring(junit_document([Testsuite("s", (), (case,))], "r", **render))
     found = root.find("testsuite/testcase")
     assert found is not None
     return found
@@ -179,7 +179,7 @@ def test_counts_are_rebuilt_from_the_testcases_at_every_level() -> None:
         Testsuite("two", (), tuple(_case(s, seconds=0.5) for s in second)),
         Testsuite("empty", (), ()),
     ]
-    root = ET.fromstring(render_junit(suites, "all"))
+    root = ET.fromstring(junit_document(suites, "all"))
 
     def attrs(element: ET.Element) -> dict[str, str | None]:
         return {k: element.get(k) for k in ("tests", "failures", "errors", "skipped", "time")}
@@ -212,7 +212,7 @@ def test_counts_are_rebuilt_from_the_testcases_at_every_level() -> None:
 
 def test_a_plain_junit_reader_sees_the_same_counts() -> None:
     cases = tuple(_case(s, message="m") for s in Status)
-    data = render_junit([Testsuite("s", (("k", "v"),), cases)], "r")
+    data = junit_document([Testsuite("s", (("k", "v"),), cases)], "r")
     xml = junitparser.JUnitXml.fromstring(data.decode("utf-8"))
     (suite,) = list(xml)
     assert (suite.tests, suite.failures, suite.errors, suite.skipped) == (10, 1, 4, 3)
@@ -254,7 +254,7 @@ def test_illegal_characters_and_ansi_never_reach_the_xml() -> None:
         detail=f"d{dirty}",
     )
     suite = Testsuite(f"s{dirty}", ((f"sk{dirty}", f"sv{dirty}"),), (case,))
-    data = render_junit([suite], f"r{dirty}")
+    data = junit_document([suite], f"r{dirty}")
     root = ET.fromstring(data)  # would raise on an illegal character
     clean = "red\ufffd\ufffd"
     testsuite = root.find("testsuite")
@@ -281,10 +281,10 @@ def test_markup_in_text_is_escaped() -> None:
 def test_indent_changes_only_whitespace() -> None:
     cases = tuple(_case(s, message="m", detail="d", properties=(("k", "v"),)) for s in Status)
     suites = [Testsuite("s", (("k", "v"),), cases)]
-    indented = render_junit(suites, "r")
-    flat = render_junit(suites, "r", indent=False)
-    assert indented.startswith(b"<?xml version='1.0' encoding='utf-8'?>\n<testsuites ")
-    assert flat.startswith(b"<?xml version='1.0' encoding='utf-8'?>\n<testsuites ")
+    indented = junit_document(suites, "r")
+    flat = junit_document(suites, "r", indent=False)
+    assert indented.startswith(b'<?xml version="1.0" encoding="utf-8"?>\n<testsuites ')
+    assert flat.startswith(b'<?xml version="1.0" encoding="utf-8"?>\n<testsuites ')
     assert b"\n  <testsuite " in indented and flat.count(b"\n") == 2
     a, b = ET.fromstring(indented), ET.fromstring(flat)
     ET.indent(a)
@@ -296,7 +296,7 @@ def test_the_suites_file_parses_back_into_cell_ids_and_properties() -> None:
     results = [_result(Status.PASS), _result(Status.ERROR), _result(Status.MISSING)]
     name = suite_name("2.6.0-cu124", "2.6.0+cu124")
     suite = Testsuite(name, (("torch_version", "2.6.0"),), tuple(r.testcase() for r in results))
-    root = ET.fromstring(render_junit([suite], name))
+    root = ET.fromstring(junit_document([suite], name))
     testsuite = root.find("testsuite")
     assert testsuite is not None
     assert root.get("name") == testsuite.get("name") == "hop-suite[2.6.0-cu124]"
@@ -337,7 +337,7 @@ def test_env_error_suite(message: str, build: str | None, first_line: str | None
     assert case.message == (first_line or message.splitlines()[0])
     assert case.detail == message
 
-    root = ET.fromstring(render_junit([suite], suite.name))
+    root = ET.fromstring(junit_document([suite], suite.name))
     assert (root.get("tests"), root.get("errors")) == ("1", "1")
     error = root.find("testsuite/testcase/error")
     assert error is not None
