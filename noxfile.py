@@ -164,7 +164,7 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(venv_backend="uv")
 def lint(session: nox.Session) -> None:
-    """Ruff (lint and format check) on the tree, mypy --strict on compat/."""
+    """Ruff (lint and format check) on the tree, mypy --strict on compat/, suites/, noxfile."""
     session.install("-e", ".[lint]")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
