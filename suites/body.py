@@ -33,7 +33,7 @@ def first_lines(message: str) -> str:
     return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 1] + "…"
 
 
-def _tail(text: str) -> str:
+def _traceback_end(text: str) -> str:
     """The end of ``text`` from a line start, at most MAX_DETAIL_CHARS: where a traceback ends."""
     if len(text) <= MAX_DETAIL_CHARS:
         return text
@@ -108,10 +108,10 @@ def run_cell(case: Case, mode: Mode, device: Device) -> CellResult:
 
     if error is not None:
         raw, error_type, full = Status.ERROR, qualified_name(type(error)), str(error)
-        detail = _tail("".join(traceback.format_exception(error)))
+        detail = _traceback_end("".join(traceback.format_exception(error)))
     elif mismatch is not None:
         raw, error_type, full = Status.FAIL, "AssertionError", mismatch
-        detail = _tail(mismatch)
+        detail = _traceback_end(mismatch)
     else:
         raw, error_type, full, detail = Status.PASS, None, "", ""
 

@@ -122,10 +122,10 @@ def junit_document(suites: Sequence[Testsuite], name: str, *, indent: bool = Tru
         pad(1)
         attrs = {"name": xml_safe(suite.name), **_counts(suite.cases)}
         xml.startElement("testsuite", AttributesImpl(attrs))
-        _properties(xml, suite.properties, 2, pad)
+        _write_properties(xml, suite.properties, 2, pad)
         for case in suite.cases:
             pad(2)
-            _testcase(xml, case, pad)
+            _write_testcase(xml, case, pad)
         if suite.properties or suite.cases:
             pad(1)
         xml.endElement("testsuite")
@@ -148,14 +148,14 @@ def _counts(cases: Sequence[Testcase]) -> dict[str, str]:
     }
 
 
-def _testcase(xml: XMLGenerator, case: Testcase, pad: Callable[[int], None]) -> None:
+def _write_testcase(xml: XMLGenerator, case: Testcase, pad: Callable[[int], None]) -> None:
     attrs = {
         "classname": xml_safe(case.classname),
         "name": xml_safe(case.name),
         "time": f"{case.seconds:.3f}",
     }
     xml.startElement("testcase", AttributesImpl(attrs))
-    _properties(xml, case.properties, 3, pad)
+    _write_properties(xml, case.properties, 3, pad)
     tag, kind = JUNIT_ELEMENT[case.status]
     if tag is not None:
         pad(3)
@@ -170,7 +170,7 @@ def _testcase(xml: XMLGenerator, case: Testcase, pad: Callable[[int], None]) -> 
     xml.endElement("testcase")
 
 
-def _properties(
+def _write_properties(
     xml: XMLGenerator,
     properties: tuple[tuple[str, str], ...],
     depth: int,
