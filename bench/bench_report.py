@@ -1,42 +1,44 @@
-"""Benchmark (not a test): merge + render a synthetic matrix, time and peak memory.
+"""Benchmark (not a test): what ``python -m compat report`` costs at the matrix sizes users have.
 
-Writes suite-format JUnit files (laid out as ``python -m suites`` writes
-them: indented, one property per line) for N targets x C cases x M modes
-into a temporary folder, then, for each N, runs fresh subprocesses that
-do what ``python -m compat report`` does: ``compat.load.resolve_report``,
-then ``compat.artifacts.write_report`` of all four files into a temporary
-folder, with their forked helper processes where the machine has a second
-CPU. At the largest N it runs again with ``parallel=False`` (one process),
-for the ratio. It prints wall and CPU seconds (CPU of the helpers included),
-the peak memory of the process and its helpers together (proportional set
-size, sampled every 10 ms from outside, in a run of its own: sampling slows
-the work), their peak RSS, the sizes written, how the figures grow from one
-N to the next, and how fast this machine runs a fixed Python loop at the
-time (it varies, on a shared VM, by up to x3.7 within an hour): compare
-ratios measured in one run.
+Writes suite-format JUnit files with the suite's own writer (``suites.junit_xml``,
+indented, error cells with a traceback as their text, as the suite writes them)
+for N targets of 720 cells each into a temporary folder: 40 targets is a big
+real matrix (13 releases x 3 builds), 13 all releases since 2.3, 3 the default
+matrix. Each cell count is that of 60 cases x 6 modes x 2 devices; the suite
+has 5 modes today, so the files hold 72 cases x 5 modes x 2 devices. Then, for
+each N, fresh processes run ``python -m compat report`` (its ``main``: load,
+build, facts, the four renderers, the write) and report its wall time after
+imports, the wall time of the whole process (interpreter start and imports
+included) and the peak RSS; the median of ``--repeat`` runs is printed, with the
+growth from 13 to 40 targets. Last, 200 targets x 500 cases x 5 modes (one
+device) are timed once as a linearity check: their time over the 40-target
+time, against their cell count over the 40-target count. No limits are
+asserted here: compare the ratios measured in one run (this VM's speed drifts).
 
-    python bench/bench_report.py                       # 50, 100, 200 targets x 500 x 5
-    python bench/bench_report.py --repeat 3            # least of 3 runs: for a busy machine
-    python bench/bench_report.py --targets 20 --cases 100 --no-serial
+    python bench/bench_report.py                  # 3, 13, 40 targets; median of 3; linearity
+    python bench/bench_report.py --no-linearity   # skip the 200-target check
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
-import os
 import random
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import xml.sax.saxutils
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-MODES = ("aot", "pre_dispatch", "retrace", "serialize", "non_strict")
+sys.path.insert(0, str(ROOT))
+
+from suites.junit_xml import Testcase, Testsuite, junit_document, suite_name  # noqa: E402
+from suites.schema import Device, Mode, Prop, Status  # noqa: E402
+
 HOPS = (
     "while_loop",
     "cond",
@@ -49,115 +51,88 @@ HOPS = (
     "while_loop_stack_output",
     "flex_attention_backward",
 )
-REGISTERED = ",".join(
-    sorted(
-        {
-            *HOPS,
-            "map_impl",
-            "auto_functionalized",
-            "out_dtype",
-            "run_with_rng_state",
-            "strict_mode",
-            "tag_activation_checkpoint",
-            "with_effects",
-            "wrap_with_set_grad_enabled",
-        }
-    )
-)
 ERRORS = (
-    (
-        "torch._export.serde.serialize.SerializeError",
-        "Unable to serialize node {hop}_0: not supported",
-    ),
+    ("torch._export.serde.serialize.SerializeError", "Unable to serialize node {hop}_0"),
     ("torch._dynamo.exc.Unsupported", "unsupported HigherOrderOperator {hop} at 0x7f3a2c1d9e40"),
     ("RuntimeError", "Expected all tensors to be on the same device, line 17"),
 )
-
-
 CARRIED = "carried_inputs must be a tuple, got <class 'list'>"
-TRACE = 'Traceback (most recent call last):\n  File "x.py", line 1\n'
+TRACE = "".join(
+    f'  File "/venv/lib/python3.11/site-packages/torch/_dynamo/m{i}.py", line {i * 7}, in f{i}\n'
+    f"    return f{i + 1}(*args, **kwargs)\n"
+    for i in range(30)
+)
 
 
-def _attr(value: str) -> str:
-    return xml.sax.saxutils.escape(value, {'"': "&quot;"})
+def _cell(hop: str, variant: str, source: str, mode: str, device: str, roll: float) -> Testcase:
+    props = [("hop", hop), ("variant", variant), ("source", source), ("mode", mode)]
+    props.append(("device", device))
+    message = detail = ""
+    if hop.startswith("while_loop") and mode == "serialize" and roll < 0.5:
+        status = Status.XFAIL
+        props += [
+            (Prop.BEHAVIOURS, "while_loop.serde-carried-inputs"),
+            (Prop.ERROR_TYPE, "RuntimeError"),
+            (Prop.ERROR_MESSAGE, CARRIED),
+            (Prop.SIGNATURE, f"RuntimeError: {CARRIED}"),
+            (Prop.CARRIED_BEFORE, "tuple"),
+            (Prop.CARRIED_AFTER, "list"),
+        ]
+        message, detail = f"RuntimeError: {CARRIED}", f"Traceback:\n{TRACE}RuntimeError: {CARRIED}"
+    elif roll < 0.88:
+        status = Status.PASS
+        props += [(Prop.SAMPLES, "3"), (Prop.STRICT, "false")]
+    elif roll < 0.95:
+        status = Status.ERROR
+        error_type, text = ERRORS[int(roll * 1000) % len(ERRORS)]
+        text = text.format(hop=hop)
+        short = error_type.rsplit(".", 1)[-1]
+        props += [
+            (Prop.ERROR_TYPE, error_type),
+            (Prop.ERROR_MESSAGE, text),
+            (Prop.SIGNATURE, f"{short}: {text.replace('0x7f3a2c1d9e40', '<addr>')}"),
+            (Prop.SAMPLES, "1"),
+        ]
+        message, detail = f"{short}: {text}", f"Traceback:\n{TRACE}{short}: {text}"
+    elif roll < 0.975:
+        status = Status.SKIP
+        props += [(Prop.REASON, "upstream op info is onlyCUDA"), (Prop.EXPECTATION, "onlyCUDA")]
+        message = "upstream op info is onlyCUDA"
+    else:
+        status = Status.MISSING
+        props += [(Prop.REASON, f"no {hop} in this torch")]
+        message = f"no {hop} in this torch"
+    props.insert(5, (Prop.STATUS, status.value))
+    return Testcase(
+        classname=f"{source}.{hop}.{variant}",
+        name=f"{mode}[{device}]",
+        status=status,
+        seconds=round(0.05 + roll, 3),
+        properties=tuple((str(k), v) for k, v in props),
+        message=message,
+        detail=detail,
+    )
 
 
-def _prop(name: str, value: str, indent: str) -> str:
-    return f'{indent}<property name="{name}" value="{_attr(value)}" />\n'
-
-
-def _case(
-    source: str, hop: str, variant: str, mode: str, time: str, props: list[tuple[str, str]]
-) -> str:
-    return (
-        f'    <testcase classname="{source}.{hop}.{variant}" name="{mode}[cpu]" time="{time}">\n'
-        "      <properties>\n" + "".join(_prop(k, v, "        ") for k, v in props)
-    ) + "      </properties>\n"
-
-
-def write_target(folder: Path, index: int, cases: int, modes: int, seed: int) -> Path:
+def write_target(folder: Path, index: int, cases: int, modes: int, devices: int) -> Path:
     """One target's JUnit file; statuses drift slowly from target to target."""
-    build = ("cpu", "cu128")[index % 2]
-    version = f"2.{index // 20}.{(index // 2) % 10}"
+    build = ("cpu", "cu128", "cu130")[index % 3]
+    version = f"2.{3 + index // 3}.{index % 3}"
     target = f"{version}-{build}"
-    rnd = random.Random(seed * 1_000_003 + index)
-    base = random.Random(seed)
-    parts: list[str] = []
-    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    rnd = random.Random(1_000_003 + index)
+    base = random.Random(7)
+    cells = []
     for c in range(cases):
         hop = HOPS[c % len(HOPS)]
         variant = f"v{c // len(HOPS)}"
         source = "upstream" if c % 3 == 0 else "catalog"
-        for mode in MODES[:modes]:
-            roll = base.random()
-            if rnd.random() < 0.02:  # this target differs from the baseline
-                roll = rnd.random()
-            props = [("hop", hop), ("variant", variant), ("source", source), ("mode", mode)]
-            props.append(("device", "cpu"))
-            element = ""
-            if hop.startswith("while_loop") and mode == "serialize" and roll < 0.5:
-                status = "xfail"
-                props += [
-                    ("behaviours", "while_loop.serde-carried-inputs"),
-                    ("error_type", "RuntimeError"),
-                    ("error_message", CARRIED),
-                    ("signature", "RuntimeError: " + CARRIED),
-                    ("carried_inputs_before", "tuple"),
-                    ("carried_inputs_after", "list"),
-                ]
-                element = f'      <skipped type="xfail" message="{_attr(CARRIED)}" />\n'
-            elif roll < 0.90:
-                status = "pass"
-                props += [("samples", "3"), ("strict", "false")]
-            elif roll < 0.95:
-                status = "error"
-                error_type, message = ERRORS[int(roll * 1000) % len(ERRORS)]
-                message = message.format(hop=hop)
-                short = error_type.rsplit(".", 1)[-1]
-                props += [
-                    ("error_type", error_type),
-                    ("error_message", message),
-                    ("signature", f"{short}: {message.replace('0x7f3a2c1d9e40', '<addr>')}"),
-                    ("samples", "1"),
-                ]
-                text = _attr(f"{TRACE}{short}: {message}")
-                head = _attr(f"{short}: {message}")
-                element = f'      <error type="error" message="{head}">{text}</error>\n'
-            elif roll < 0.975:
-                status = "skip"
-                props += [("reason", "upstream op info is onlyCUDA"), ("expectation", "onlyCUDA")]
-                element = '      <skipped type="skip" message="upstream op info is onlyCUDA" />\n'
-            else:
-                status = "missing"
-                props += [("reason", f"no {hop} in torch {version}")]
-                element = f'      <skipped type="missing" message="no {hop} in {version}" />\n'
-            props.insert(5, ("status", status))
-            counts["tests"] += 1
-            counts["errors" if status == "error" else "skipped"] += status != "pass"
-            time = f"0.0{c % 97:02d}"
-            parts.append(_case(source, hop, variant, mode, time, props) + element)
-            parts.append("    </testcase>\n")
-    suite_props = [
+        for mode in list(Mode)[:modes]:
+            for device in list(Device)[:devices]:
+                roll = base.random()
+                if rnd.random() < 0.03:  # this target differs from the baseline
+                    roll = rnd.random()
+                cells.append(_cell(hop, variant, source, mode.value, device.value, roll))
+    props = (
         ("schema_version", "1"),
         ("suite_version", "0.1.0"),
         ("target", target),
@@ -165,259 +140,101 @@ def write_target(folder: Path, index: int, cases: int, modes: int, seed: int) ->
         ("build", build),
         ("python", "3.11.7"),
         ("platform", "linux-x86_64"),
-        ("devices", "cpu"),
+        ("devices", ",".join(d.value for d in list(Device)[:devices])),
         ("aot_strict", "false"),
-        ("registered_hops", REGISTERED),
+        ("registered_hops", ",".join(sorted(HOPS))),
         ("hop_db", "importable"),
-    ]
-    attrs = " ".join(f'{k}="{v}"' for k, v in counts.items())
-    text = (
-        "<?xml version='1.0' encoding='utf-8'?>\n"
-        f'<testsuites name="hop-suite[{target}]" {attrs}>\n'
-        f'  <testsuite name="hop-suite[{target}]" {attrs}>\n'
-        "    <properties>\n"
-        + "".join(_prop(k, v, "      ") for k, v in suite_props)
-        + "    </properties>\n"
-        + "".join(parts)
-        + "  </testsuite>\n</testsuites>\n"
     )
+    name = suite_name(target, None)
     path = folder / f"{target}.xml"
-    path.write_text(text, encoding="utf-8")
+    path.write_bytes(junit_document([Testsuite(name, props, tuple(cells))], name))
     return path
 
 
-def child(files: list[str], parallel: bool, profile: bool) -> dict[str, Any]:
-    """One measurement in this (fresh) process: what ``python -m compat report`` does,
-    ``resolve_report`` then ``write_report`` into a temporary folder (real files)."""
-    import cProfile
+def child(files: list[str], out: str) -> dict[str, Any]:
+    """In a fresh process: ``python -m compat report FILES --out OUT``, timed after imports."""
     import io
-    import pstats
-    import resource
-    from datetime import date
 
-    sys.path.insert(0, str(ROOT))
-    from compat.__main__ import _renderers
-    from compat.artifacts import write_report
-    from compat.load import resolve_report
+    from compat.__main__ import main
 
-    def cpu() -> float:  # this process and its waited-for helpers
-        me, helpers = (
-            resource.getrusage(resource.RUSAGE_SELF),
-            resource.getrusage(resource.RUSAGE_CHILDREN),
-        )
-        return me.ru_utime + me.ru_stime + helpers.ru_utime + helpers.ru_stime
-
-    out: dict[str, Any] = {"wall": {}, "cpu": {}, "size": {}}
-    profiler = cProfile.Profile() if profile else None
-    t0, c0 = time.perf_counter(), cpu()
-    if profiler:
-        profiler.enable()
-    report = resolve_report(files, parallel=parallel)
-    if profiler:
-        profiler.disable()
-        text = io.StringIO()
-        pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(20)
-        print(text.getvalue(), file=sys.stderr)
-    out["wall"]["load"], out["cpu"]["load"] = time.perf_counter() - t0, cpu() - c0
-    with tempfile.TemporaryDirectory(prefix="bench-out-") as tmp:
-        t0, c0 = time.perf_counter(), cpu()
-        written = write_report(Path(tmp), _renderers(report, print), date(2026, 1, 1), parallel)
-        out["wall"]["write"], out["cpu"]["write"] = time.perf_counter() - t0, cpu() - c0
-        for name in written.files:
-            out["size"][name] = (written.folder / name).stat().st_size
-    out["cells"] = len(report.cells)
-    usage = resource.getrusage
-    out["rss"] = {
-        "self": usage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "helpers": usage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    started = time.perf_counter()
+    code = main(["report", *files, "--out", out], stdout=io.StringIO(), stderr=io.StringIO())
+    done = time.perf_counter()
+    written = [p for p in Path(out).glob("*/*") if p.is_file()]
+    report = json.loads(next(p for p in written if p.name == "report.json").read_text())
+    return {
+        "code": code,
+        "pipeline": done - started,
+        "cells": sum(len(row["results"]) for row in report["cells"]),
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "bytes": sum(p.stat().st_size for p in written),
     }
-    return out
 
 
-def _pss_mb(pid: int) -> float:
-    """Proportional set size of a process and its descendants (shared pages split
-    between them), in MB; 0 where it is gone."""
-    total = 0.0
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1]) / 1024
-                    break
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            children = [int(c) for c in f.read().split()]
-    except (OSError, ValueError):
-        return total
-    return total + sum(_pss_mb(c) for c in children)
+def measure(files: list[Path], repeat: int) -> dict[str, Any]:
+    """The median of ``repeat`` fresh processes, each timed from outside too."""
+    runs = []
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory() as out:
+            started = time.perf_counter()
+            done = subprocess.run(
+                [sys.executable, __file__, "--child", json.dumps([str(f) for f in files]), out],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            result = json.loads(done.stdout)
+            result["process"] = time.perf_counter() - started
+            runs.append(result)
+    keys = ("pipeline", "process", "peak_mb")
+    median = {k: statistics.median(r[k] for r in runs) for k in keys}
+    return {**runs[0], **median}
 
 
-def measure(files: list[str], parallel: bool, profile: bool, repeat: int = 1) -> dict[str, Any]:
-    """``child`` in fresh interpreters: ``repeat`` timed runs (the least time of each
-    stage counts: a shared machine adds to the times, never takes away), then one run
-    whose memory is sampled (the largest memory of all runs counts).
-
-    Time and memory come from separate runs: reading the PSS of three processes takes
-    about 12 ms (the kernel walks their page tables), so sampling every 10 ms keeps a
-    third process busy on a 2-CPU machine and made the timed work 20-40% slower.
-    """
-    runs = [_measure_once(files, parallel, profile, sample=False) for _ in range(repeat)]
-    runs.append(_measure_once(files, parallel, False, sample=True))
-    best = runs[0]
-    for run in runs[1:-1]:
-        for kind in ("wall", "cpu"):
-            for stage, value in run[kind].items():
-                best[kind][stage] = min(best[kind][stage], value)
-    for run in runs[1:]:
-        best["pss"] = max(best["pss"], run["pss"])
-        for who, value in run["rss"].items():
-            best["rss"][who] = max(best["rss"][who], value)
-    best["repeat"] = repeat
-    return best
-
-
-def _measure_once(files: list[str], parallel: bool, profile: bool, sample: bool) -> dict[str, Any]:
-    """Runs ``child``; with ``sample``, samples the memory of it and its helpers every
-    10 ms meanwhile (its times are then not to be used)."""
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as listing:
-        listing.write("\n".join(files))
-    command = [sys.executable, __file__, "--child", listing.name]
-    command += [] if parallel else ["--serial"]
-    command += ["--profile"] if profile else []
-    try:
-        with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
-            proc = subprocess.Popen(command, stdout=stdout, stderr=stderr, text=True)
-            pss = 0.0
-            if sample:
-                while proc.poll() is None:
-                    pss = max(pss, _pss_mb(proc.pid))
-                    time.sleep(0.01)
-            proc.wait()
-            stdout.seek(0)
-            stderr.seek(0)
-            out, err = stdout.read(), stderr.read()
-    finally:
-        os.unlink(listing.name)
-    if proc.returncode != 0:
-        sys.exit(f"benchmark child failed:\n{err}")
-    if profile:
-        print(err)
-    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
-    result["pss"] = pss
-    return result
-
-
-def _load_average() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def _calibrate() -> float:
-    """Seconds of a fixed pure-Python loop: how fast this machine is right now."""
-    t0 = time.perf_counter()
-    total = 0
-    for i in range(5_000_000):
-        total += i
-    return time.perf_counter() - t0
-
-
-def _total(r: dict[str, Any], kind: str) -> float:
-    return float(sum(r[kind].values()))
-
-
-def _memory(r: dict[str, Any]) -> str:
+def _line(n: int, r: dict[str, Any]) -> str:
     return (
-        f"peak memory {r['pss']:.0f} MB (PSS, sampled, all processes); peak RSS "
-        f"{r['rss']['self']:.0f} MB, helpers {r['rss']['helpers']:.0f} MB"
+        f"{n:>4} targets  {r['cells']:>7} cells  report {r['pipeline']:5.2f} s  "
+        f"process {r['process']:5.2f} s  peak RSS {r['peak_mb']:4.0f} MB  "
+        f"out {r['bytes'] / 1e6:5.1f} MB"
     )
-
-
-def _report(n: int, mode: str, r: dict[str, Any]) -> None:
-    runs = f", least of {r['repeat']} runs" if r["repeat"] > 1 else ""
-    print(
-        f"\n{n} targets, {r['cells']} cells, {mode}: {_total(r, 'wall'):.2f} s wall "
-        f"(load {r['wall']['load']:.2f}, write {r['wall']['write']:.2f}), "
-        f"{_total(r, 'cpu'):.2f} s CPU{runs}\n  {_memory(r)}"
-    )
-    sizes = ", ".join(f"{name} {size / 1e6:.1f}" for name, size in sorted(r["size"].items()))
-    print(f"  written (MB): {sizes}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--targets", default="50,100,200", help="comma-separated target counts")
-    parser.add_argument("--cases", type=int, default=500)
-    parser.add_argument("--modes", type=int, default=5)
-    parser.add_argument(
-        "--no-serial", action="store_true", help="skip the one-process run at the largest count"
-    )
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--profile", action="store_true", help="cProfile the load stage")
-    parser.add_argument(
-        "--repeat", type=int, default=1, help="runs per target count; the least time counts"
-    )
-    parser.add_argument("--child", metavar="LIST", help=argparse.SUPPRESS)
-    parser.add_argument("--serial", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--targets", default="3,13,40", help="comma-separated target counts")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per size; the median shows")
+    parser.add_argument("--no-linearity", action="store_true", help="skip 200 x 500 x 5")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        files = Path(args.child).read_text().splitlines()
-        print(json.dumps(child(files, not args.serial, args.profile)))
+        print(json.dumps(child(json.loads(args.child[0]), args.child[1])))
         return
-    counts = sorted(int(n) for n in args.targets.split(","))
-    with tempfile.TemporaryDirectory(prefix="bench-report-") as tmp:
+    sizes = [int(n) for n in args.targets.split(",")]
+    results: dict[int, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        t0 = time.perf_counter()
-        paths = [
-            str(write_target(folder, i, args.cases, args.modes, args.seed))
-            for i in range(max(counts))
-        ]
-        size = sum(os.path.getsize(p) for p in paths)
-        print(
-            f"wrote {len(paths)} files, {size / 1e6:.0f} MB, "
-            f"{args.cases * args.modes} testcases each, in {time.perf_counter() - t0:.1f} s"
-        )
-        print(
-            f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
-            f"{_load_average()}; this machine's speed now: {_calibrate():.2f} s for a 5M-step "
-            "Python loop (compare runs by it, or by the ratios below)"
-        )
-        results: dict[int, dict[str, Any]] = {}
-        for n in counts:
-            results[n] = measure(paths[:n], True, args.profile, args.repeat)
-            _report(n, "parallel (as `python -m compat report` runs)", results[n])
-        top = max(counts)
-        if not args.no_serial:
-            serial = measure(paths[:top], False, False, args.repeat)
-            _report(top, "serial (one process)", serial)
-            r = results[top]
+        made = [write_target(folder, i, 72, 5, 2) for i in range(max(sizes))]
+        print(f"{sum(f.stat().st_size for f in made) / 1e6:.1f} MB of JUnit for {len(made)}")
+        for n in sizes:
+            results[n] = measure(made[:n], args.repeat)
+            print(_line(n, results[n]), flush=True)
+        if 13 in results and 40 in results:
+            a, b = results[13], results[40]
             print(
-                f"  parallel / serial at {top} targets: wall x"
-                f"{_total(r, 'wall') / _total(serial, 'wall'):.2f} (load x"
-                f"{r['wall']['load'] / serial['wall']['load']:.2f}, write x"
-                f"{r['wall']['write'] / serial['wall']['write']:.2f}), CPU x"
-                f"{_total(r, 'cpu') / _total(serial, 'cpu'):.2f}"
+                f"13 -> 40 targets: pipeline x{b['pipeline'] / a['pipeline']:.2f}, "
+                f"peak x{b['peak_mb'] / a['peak_mb']:.2f}, cells x{b['cells'] / a['cells']:.2f}"
             )
-        if len(counts) > 1:
-            print("\ngrowth (ratios measured in this run; linear = the input's ratio):")
-            for a, b in itertools.pairwise(counts):
-                ra, rb = results[a], results[b]
-                print(
-                    f"  {a} -> {b} targets (input x{b / a:.1f}): wall x"
-                    f"{_total(rb, 'wall') / _total(ra, 'wall'):.2f}, CPU x"
-                    f"{_total(rb, 'cpu') / _total(ra, 'cpu'):.2f}, memory x"
-                    f"{rb['pss'] / ra['pss']:.2f}"
-                )
-        r = results[top]
-        wall, peak = _total(r, "wall"), r["pss"]
-        print(f"\n{top} targets: {wall:.2f} s wall, {_memory(r)}")
-        if (top, args.cases, args.modes) == (200, 500, 5):
-            print(
-                f"issue 3 (<= {GOAL_SECONDS:.0f} s wall, <= {GOAL_MB} MB, all four files "
-                f"written): time {'met' if wall <= GOAL_SECONDS else 'not met'}, "
-                f"memory {'met' if peak <= GOAL_MB else 'not met'}"
-            )
-
-
-GOAL_SECONDS = 2.0
-GOAL_MB = 500
+    if args.no_linearity or 40 not in results:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        big = [write_target(Path(tmp), i, 500, 5, 1) for i in range(200)]
+        r = measure(big, 1)
+        print(_line(200, r))
+        base = results[40]
+        print(
+            f"linearity: 200 x 500 x 5 takes x{r['pipeline'] / base['pipeline']:.1f} the "
+            f"40-target pipeline for x{r['cells'] / base['cells']:.1f} the cells (no limit)"
+        )
 
 
 if __name__ == "__main__":
