@@ -70,24 +70,28 @@ def find_report(root: Path, digest: str) -> Path | None:
 def write_report(root: Path, files: Mapping[str, str], today: date) -> Written:
     """Write ``files`` (name -> text) into a new folder under ``root``, named by report.json.
 
-    When a folder with report.json's hash exists, it is left as it is and
-    nothing of this run stays behind.
+    When a folder with report.json's hash exists (or another run renames one into
+    place first), it is left as it is, this run's copy is removed, and the report
+    is "unchanged". What killed runs left behind is removed first, and index.md is
+    rebuilt from the folders present either way.
     """
     if JSON_NAME not in files:
         raise ValueError(f"write_report needs a {JSON_NAME}")
     digest = content_hash(files[JSON_NAME])
-    existing = find_report(root, digest)
-    if existing is not None:
-        return Written(existing, created=False, files=_files(existing))
     final = root / f"{today.isoformat()}-{digest}"
     tmp: Path | None = None
     try:
         root.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
+        remove_leftovers(root)
+        existing = find_report(root, digest)
+        if existing is not None:
+            write_index(root)
+            return Written(existing, created=False, files=_files(existing))
+        tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP}{os.getpid()}-", dir=root))
         for name, text in files.items():
             (tmp / name).write_text(text, encoding="utf-8", newline="\n")
         os.chmod(tmp, 0o755)  # mkdtemp makes it private
-        os.rename(tmp, final)
+        created = _rename_into_place(tmp, final)
     except BaseException as err:  # an interrupt too: no half-written folder stays
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -98,7 +102,45 @@ def write_report(root: Path, files: Mapping[str, str], today: date) -> Written:
             ) from err
         raise
     write_index(root)
-    return Written(final, created=True, files=_files(final))
+    return Written(final, created=created, files=_files(final))
+
+
+def _rename_into_place(tmp: Path, final: Path) -> bool:
+    """Rename ``tmp`` to ``final``; False when a run with the same report got there first."""
+    try:
+        os.rename(tmp, final)
+    except OSError:
+        if not (final / JSON_NAME).is_file():
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)  # the same content, already in place
+        return False
+    return True
+
+
+_TMP = ".tmp-"  # a report folder being written: .tmp-<pid>-<random>
+_LEFTOVER = re.compile(r"^(?:\.tmp-|\.index\.md\.)(?P<pid>\d+)[-.]")
+
+
+def remove_leftovers(root: Path) -> None:
+    """Remove the temporary folders and files of runs that died (their process is gone)."""
+    for path in root.iterdir():
+        m = _LEFTOVER.match(path.name)
+        if m is None or _alive(int(m["pid"])):
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def _files(folder: Path) -> tuple[str, ...]:
@@ -108,7 +150,7 @@ def _files(folder: Path) -> tuple[str, ...]:
 def write_atomic(path: Path, text: str) -> None:
     """Replace ``path`` in one step: write a temporary file beside it, then rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)

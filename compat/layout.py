@@ -45,6 +45,18 @@ STATUS_STYLE: Mapping[Status, StatusStyle] = {
 }
 NO_RESULT = StatusStyle("·", "·", "st-none", "no result for this cell")
 
+# Characters of one message or property value that report.md, report.html and report.json
+# show; junit.xml keeps every message whole.
+MAX_TEXT = 2000
+
+
+def cut(text: str, limit: int = MAX_TEXT) -> str:
+    """``text`` up to ``limit`` characters, and a marker that says how much more junit.xml has."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [cut: {len(text) - limit} more characters in junit.xml]"
+
+
 MODE_MEANING: Mapping[Mode, str] = {
     Mode.AOT: "torch.export.export with its default strictness",
     Mode.PRE_DISPATCH: "torch.export._trace._export(..., pre_dispatch=True)",

@@ -39,6 +39,7 @@ from compat.layout import (
     MatrixBlock,
     aot_strictness,
     change_counts,
+    cut,
     resolve_matrix,
     since_label,
     status_counts,
@@ -194,9 +195,9 @@ def _result_data(cell: Cell) -> list[object]:
         ord(_CODE_OF[cell.status]) - 97,
         cell.error_type,
         cell.signature,
-        cell.message,
+        None if cell.message is None else cut(cell.message),
         list(cell.behaviours),
-        [list(p) for p in cell.properties],
+        [[key, cut(value)] for key, value in cell.properties],
         detail,
     ]
 
@@ -315,7 +316,7 @@ def _env(t: TargetInfo) -> EnvView:
         devices=props.get(SuiteProp.DEVICES, ""),
         platform=props.get(SuiteProp.PLATFORM, ""),
         source_file=t.source_file,
-        env_error=t.env_error,
+        env_error=None if t.env_error is None else cut(t.env_error),
         incomplete=t.incomplete,
     )
 
@@ -426,7 +427,8 @@ def resolve_page(report: Report, facts: Facts) -> PageView:
         data={
             "statuses": [list(code) for code in _CODES],
             "targets": [
-                [t.id, t.family, t.torch_version, _first_line(t.env_error)] for t in report.targets
+                [t.id, t.family, t.torch_version, cut(_first_line(t.env_error))]
+                for t in report.targets
             ],
             "blocks": data.blocks,
             "results": data.results,

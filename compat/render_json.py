@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from compat.layout import cut
 from compat.model import Cell, Facts, Report, Row, TargetInfo
 from suites.behaviours import Behaviour
 from suites.schema import Prop
@@ -49,7 +50,7 @@ def target_data(t: TargetInfo) -> dict[str, Any]:
         "source_file": t.source_file,
         "properties": dict(t.properties),
         "registered_hops": list(t.registered_hops),
-        "env_error": t.env_error,
+        "env_error": None if t.env_error is None else cut(t.env_error),
     }
 
 
@@ -70,10 +71,10 @@ def behaviour_data(b: Behaviour) -> dict[str, Any]:
 
 def extra_properties(properties: tuple[tuple[str, str], ...]) -> dict[str, str]:
     """The testcase properties a result states beyond its own keys and its cell id."""
-    return {k: v for k, v in properties if k not in REDUNDANT_PROPERTIES}
+    return {k: cut(v) for k, v in properties if k not in REDUNDANT_PROPERTIES}
 
 
-def result_data(cell: Cell, extra: dict[str, str] | None = None) -> dict[str, Any]:
+def result_data(cell: Cell) -> dict[str, Any]:
     """One cell in one target; keys without a value are left out."""
     # Status is a str enum: json writes it as its value.
     out: dict[str, Any] = {"target": cell.target, "status": cell.status, "time": cell.time}
@@ -82,11 +83,10 @@ def result_data(cell: Cell, extra: dict[str, str] | None = None) -> dict[str, An
     if cell.error_type is not None:
         out["error_type"] = cell.error_type
     if cell.message is not None:
-        out["message"] = cell.message
+        out["message"] = cut(cell.message)
     if cell.signature is not None:
         out["signature"] = cell.signature
-    if extra is None:
-        extra = extra_properties(cell.properties)
+    extra = extra_properties(cell.properties)
     if extra:
         out["properties"] = extra
     return out

@@ -11,6 +11,7 @@ from compat.layout import (
     STATUS_STYLE,
     aot_strictness,
     changes_line,
+    cut,
     plural,
     resolve_matrix,
     since_label,
@@ -36,7 +37,13 @@ def _one_line(text: str) -> str:
 
 
 def _text(text: str) -> str:
-    """Data as Markdown text: one line, every significant character backslash-escaped."""
+    """Data as Markdown text: one line, every significant character backslash-escaped.
+
+    Text with an ``@`` goes into a code span: GitHub turns ``@name`` in text, never in
+    code, into a mention that notifies that person when report.md is pasted into a PR.
+    """
+    if "@" in text:
+        return _code(text)
     return _MD_SPECIAL.sub(r"\\\1", _one_line(text))
 
 
@@ -117,7 +124,7 @@ def _environments(report: Report, facts: Facts) -> list[str]:
 def _problem(t: TargetInfo) -> str:
     """Why a target has no or only some results: not installed, or its run cut short."""
     if t.env_error:
-        return f"🚫 {_code(t.env_error)}"
+        return f"🚫 {_code(cut(t.env_error))}"
     if t.incomplete:
         return f"⏹️ run cut short: {_code(t.incomplete)}"
     return ""
