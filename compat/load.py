@@ -44,7 +44,7 @@ def parse_target_args(args: Sequence[str]) -> TargetOverrides:
                 f"--target {arg!r}: expected ID=FILE (e.g. 2.6.0-cpu=seed.xml) or ID alone "
                 "(applied to foreign files that name no target)."
             )
-        TargetId.parse(target)  # TargetError with the expected form when malformed
+        target = str(TargetId.parse(target))  # what was checked is what is stored
         if sep:
             by_path.append((path, target))
         elif default is not None:
