@@ -44,7 +44,7 @@ _TAG = re.compile(r"^[a-z][a-z0-9.]*$")
 
 def is_build_tag(text: str) -> bool:
     """Whether ``text`` is a build tag as target ids spell it (``cpu``, ``cu124``, ``rocm6.3``)."""
-    return _TAG.match(text) is not None
+    return _TAG.fullmatch(text) is not None
 
 
 def default_tag(version: Version, platform: str) -> str:
