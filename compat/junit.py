@@ -422,7 +422,10 @@ def resolve_foreign(
         hop, variant = _split_hop(m["body"], hops)
         cell_id = CellId(Source.UPSTREAM, hop, variant, _FOREIGN_MODES[m["mode"]], device)
         if not plain_cell_id(cell_id):  # a URL or credentials in a test name is no case id
-            left_out.append(f"{label} (its HOP or variant is not a plain name)")
+            left_out.append(
+                f"{printable(case.classname)}::test_{m['mode']}_export_... (its HOP or variant "
+                "is not a plain name; not shown, as it may hold a URL or credentials)"
+            )
             continue
         if cell_id in seen:  # another dtype of the same cell: the first one counts
             left_out.append(f"{label} (a second result for {cell_id})")
