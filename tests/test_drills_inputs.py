@@ -71,11 +71,11 @@ def report(tmp_path: Path, *args: str | Path) -> tuple[int, str, dict[str, objec
 
 
 def targets(data: dict[str, object]) -> list[str]:
-    return [t["id"] for t in data["targets"]]  # type: ignore[attr-defined,index]
+    return [t["id"] for t in data["targets"]]
 
 
 def skipped(data: dict[str, object]) -> dict[str, str]:
-    return {Path(s["path"]).name: s["reason"] for s in data["skipped_inputs"]}  # type: ignore[attr-defined,index]
+    return {Path(s["path"]).name: s["reason"] for s in data["skipped_inputs"]}
 
 
 # --- 1. one odd file must not cost the report --------------------------------------------------
@@ -150,11 +150,7 @@ def test_1c_1d_a_bad_time_in_a_pytest_file_reads_as_zero(tmp_path: Path, time: s
     assert code == ExitCode.OK, err
     assert targets(data) == ["2.6.0-cpu", GOOD_ID]
     assert skipped(data) == {}
-    times = {
-        (row["id"], r["target"]): r["time"]
-        for row in data["cells"]  # type: ignore[attr-defined]
-        for r in row["results"]
-    }
+    times = {(row["id"], r["target"]): r["time"] for row in data["cells"] for r in row["results"]}
     assert times["upstream:scan.simple/retrace[cpu]", "2.6.0-cpu"] == 0.0
     assert times["upstream:cond.simple/aot[cpu]", "2.6.0-cpu"] == 0.5
 
@@ -166,7 +162,7 @@ def test_1d_a_non_finite_time_in_a_suite_file_reads_as_zero(tmp_path: Path, time
     code, _, data = report(tmp_path, other)
     assert code == ExitCode.OK
     assert targets(data) == [GOOD_ID, "2.10.0-cpu"]
-    times = [r["time"] for row in data["cells"] for r in row["results"]]  # type: ignore[attr-defined]
+    times = [r["time"] for row in data["cells"] for r in row["results"]]
     assert all(isinstance(t, float) and 0 <= t < 10 for t in times)
 
 
@@ -217,7 +213,7 @@ def test_2a_a_malformed_build_falls_back_to_the_ids_tag(tmp_path: Path) -> None:
     code, _, data = report(tmp_path, other)
     assert code == ExitCode.OK
     assert targets(data) == [GOOD_ID, "2.10.0-cpu"]
-    assert [t["build"] for t in data["targets"]] == ["cpu", "cpu"]  # type: ignore[attr-defined,index]
+    assert [t["build"] for t in data["targets"]] == ["cpu", "cpu"]
 
 
 def test_2a_a_bad_file_id_is_mended_with_target_id_file(tmp_path: Path) -> None:
@@ -252,7 +248,7 @@ def test_2c_a_foreign_name_with_a_url_or_escape_is_no_case_id(tmp_path: Path, na
     code, err, data = report(tmp_path, "--target", f"2.6.0-cpu={foreign}")
     assert code == ExitCode.OK
     assert targets(data) == ["2.6.0-cpu", GOOD_ID]
-    ids = [row["id"] for row in data["cells"]]  # type: ignore[attr-defined]
+    ids = [row["id"] for row in data["cells"]]
     assert "upstream:cond.simple/aot[cpu]" in ids
     assert all(re.fullmatch(r"[a-z]+:\w+\.[\w+\-]+/\w+\[\w+\]", i) for i in ids), ids
     reason = skipped(data)["seed.xml"]
