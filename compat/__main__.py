@@ -26,10 +26,11 @@ from compat.artifacts import (
     write_report,
 )
 from compat.build import build_report
-from compat.config import load_config
+from compat.config import load_behaviours
 from compat.diff import load_report_data, render_diff, resolve_diff
 from compat.errors import CompatError, ExitCode, InputError, ReportFileError
 from compat.facts import resolve_facts
+from compat.junit import printable
 from compat.layout import change_counts
 from compat.load import load_inputs, parse_target_args
 from compat.model import ChangeKind, Facts, Report
@@ -50,17 +51,22 @@ def _version() -> str:
         return "source"
 
 
-def load_user_behaviours(path: Path | None, env: Mapping[str, str]) -> tuple[Behaviour, ...]:
-    """User behaviours from ``path``, or from ./pyproject.toml when it has [tool.compat]."""
+def load_user_behaviours(
+    path: Path | None, env: Mapping[str, str]
+) -> tuple[tuple[Behaviour, ...], str | None]:
+    """User behaviours from ``path``, or from ./pyproject.toml when it has [tool.compat].
+
+    The second item warns of [tool.compat] keys only the matrix needs and that are wrong.
+    """
     if path is None:
         try:
             data = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-            return ()  # not asked for: another project's file, or none
+            return (), None  # not asked for: another project's file, or none
         if "compat" not in data.get("tool", {}):
-            return ()
+            return (), None
         path = PYPROJECT
-    return load_config(path, env).behaviours
+    return load_behaviours(path, env)
 
 
 def render_files(report: Report, facts: Facts) -> dict[str, str]:
@@ -90,7 +96,10 @@ def _summary(report: Report, facts: Facts) -> str:
 
 
 def cmd_report(args: argparse.Namespace, out: Console, err: Console) -> int:
-    behaviours = (*BUILTIN, *load_user_behaviours(args.config, os.environ))
+    user, warning = load_user_behaviours(args.config, os.environ)
+    if warning is not None:
+        err.print(Text("warning: ", style="yellow") + Text(scrub_credentials(warning)))
+    behaviours = (*BUILTIN, *user)
     overrides = parse_target_args(args.target)
     if not args.junit and not overrides.by_path:
         raise InputError(
@@ -98,7 +107,7 @@ def cmd_report(args: argparse.Namespace, out: Console, err: Console) -> int:
         )
     report = build_report(load_inputs(args.junit, overrides), behaviours)
     for skipped in report.skipped_inputs:
-        err.print(Text("skipped: ", style="yellow") + Text(skipped.reason))
+        err.print(Text("skipped: ", style="yellow") + Text(printable(skipped.reason)))
     facts = resolve_facts(report)
     written = write_report(args.out, render_files(report, facts), today=datetime.now(UTC).date())
     summary = _summary(report, facts)

@@ -18,7 +18,7 @@ from compat.junit import KNOWN_HOPS, FileCell, Flavour, resolve_foreign
 from compat.load import Inputs, LoadedSuite
 from compat.model import Cell, Report, SkippedInput, TargetInfo
 from compat.scrub import scrub_credentials, scrub_pairs
-from compat.targets import TargetId
+from compat.targets import TargetId, is_build_tag
 from suites.behaviours import BUILTIN, Behaviour, matching
 from suites.schema import Prop, SuiteProp
 
@@ -94,7 +94,19 @@ def _place(
             )
         )
         return None
-    info = _target_info(target_id, props, path, env_error)
+    try:
+        tid = TargetId.parse(target_id)
+    except TargetError:
+        skipped.append(
+            SkippedInput(
+                path,
+                f"{path} names target {target_id!r}, which is not a target id (<full torch "
+                f"version>-<build> such as 2.6.0-cpu, or local): give it one with "
+                f"--target ID={path}.",
+            )
+        )
+        return None
+    info = _target_info(tid, props, path, env_error)
     if isinstance(info, str):
         skipped.append(SkippedInput(path, info))
         return None
@@ -186,32 +198,27 @@ def _derived_id(props: dict[str, str]) -> str | None:
 
 
 def _target_info(
-    target_id: str, props: dict[str, str], path: str, env_error: str | None
+    tid: TargetId, props: dict[str, str], path: str, env_error: str | None
 ) -> TargetInfo | str:
-    """The column for ``target_id``, or why it cannot be placed (a sentence)."""
+    """The column for ``tid``, or why it cannot be placed (a sentence)."""
     torch_version = props.get(SuiteProp.TORCH_VERSION, "")
-    try:
-        from_id: TargetId | None = TargetId.parse(target_id)
-    except TargetError:
-        from_id = None
     try:
         reported: Version | None = Version(torch_version) if torch_version else None
     except InvalidVersion:
         reported = None
-    version = Version(reported.public) if reported is not None else None
-    if version is None and from_id is not None:
-        version = from_id.version
+    version = Version(reported.public) if reported is not None else tid.version
     if version is None:
         return (
-            f"{path}: target {target_id!r} carries no torch version and the file names "
+            f"{path}: target {str(tid)!r} carries no torch version and the file names "
             f"none: use an id like 2.6.0-cpu (--target 2.6.0-cpu={path})."
         )
-    local = reported.local if reported is not None else None
-    build = props.get(SuiteProp.BUILD) or (from_id.tag if from_id else "") or local or "default"
+    # The build groups columns into families: a malformed one falls back to the id's tag.
+    stated = props.get(SuiteProp.BUILD, "")
+    build = stated if is_build_tag(stated) else tid.tag
     return TargetInfo(
-        id=scrub_credentials(target_id),
+        id=str(tid),
         version=version,
-        build=scrub_credentials(build),
+        build=build,
         torch_version=scrub_credentials(torch_version),
         source_file=scrub_credentials(path),
         properties=scrub_pairs(props.items()),

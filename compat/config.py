@@ -131,9 +131,34 @@ def load_config(
     pyproject: Path, env: Mapping[str, str], *, default_python: str = "3.11"
 ) -> MatrixConfig:
     """Read [tool.compat] from ``pyproject`` (or ``$COMPAT_CONFIG``) and apply the overrides."""
+    table, where = _read_table(pyproject, env)
+    return parse_config(table, env, where=where, default_python=default_python)
+
+
+def load_behaviours(
+    pyproject: Path, env: Mapping[str, str]
+) -> tuple[tuple[Behaviour, ...], str | None]:
+    """The user behaviours of [tool.compat], and a warning when the matrix keys are invalid.
+
+    The report needs only the behaviours: a wrong ``versions`` stops ``nox -s matrix``,
+    not a report of results that already exist.
+    """
+    table, where = _read_table(pyproject, env)
+    behaviours = _behaviours(table.get("behaviours", []), where)
+    try:
+        parse_config(table, env, where=where)
+    except ConfigError as err:
+        return behaviours, (
+            f"{err}; the report reads only the behaviours and goes on, but the matrix "
+            "will not run until this is fixed."
+        )
+    return behaviours, None
+
+
+def _read_table(pyproject: Path, env: Mapping[str, str]) -> tuple[dict[str, Any], str]:
+    """The [tool.compat] table and how to name it; ``ConfigFileError`` when there is none."""
     path = config_path(pyproject, env)
     override = path != pyproject
-    where = f"{path.name} [tool.compat]"
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as err:
@@ -146,7 +171,7 @@ def load_config(
         raise ConfigFileError(
             f"{path} has no [tool.compat] table; add one (see README.md, 'Configuration')"
         )
-    return parse_config(table, env, where=where, default_python=default_python)
+    return table, f"{path.name} [tool.compat]"
 
 
 def parse_config(

@@ -1,8 +1,10 @@
 """Two report JSON files -> the cells whose status changed, regressions first.
 
 Cells are compared target by target where both reports have the target,
-and, per build, the newest target of the old report against the newest of
-the new one when those differ ("what regressed since the last release").
+and, per build family (cu124 and cu128 are both cuda, as in the report), the
+newest target of the old report against the newest of the new one when those
+differ ("what regressed since the last release"). Every id read is checked,
+so no line of the output can be forged by a report's content.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from compat.errors import ReportFileError
+from compat.errors import ReportFileError, TargetError
 from compat.facts import FAILING, PASSING
+from compat.junit import plain_cell_id
+from compat.model import TargetInfo
 from compat.render_json import JSON_SCHEMA_VERSION
-from suites.schema import Status
+from compat.targets import TargetId, is_build_tag
+from suites.schema import CellId, Status
 
 
 class DiffKind(enum.StrEnum):
@@ -40,18 +45,11 @@ _PLURAL = {
 
 
 @dataclass(frozen=True)
-class TargetRef:
-    id: str
-    version: Version
-    build: str
-
-
-@dataclass(frozen=True)
 class ReportData:
     """What ``diff`` needs from one report JSON: targets and every cell's status."""
 
     where: str
-    targets: tuple[TargetRef, ...]
+    targets: tuple[TargetInfo, ...]
     statuses: dict[str, dict[str, Status]]  # target id -> cell id -> status
 
 
@@ -91,6 +89,11 @@ def load_report_data(text: str, where: str) -> ReportData:
             f"{where} is not JSON ({err.msg} at line {err.lineno}): pass the report.json "
             "of a report folder."
         ) from err
+    except RecursionError as err:
+        raise ReportFileError(
+            f"{where} nests JSON deeper than any report does (too deep to read): pass the "
+            "report.json of a report folder."
+        ) from err
     if not isinstance(data, dict) or "schema_version" not in data:
         raise ReportFileError(
             f"{where} is JSON but not a torch-hop-compat report (no schema_version): "
@@ -105,9 +108,11 @@ def load_report_data(text: str, where: str) -> ReportData:
         targets = tuple(_target(t) for t in data["targets"])
         statuses: dict[str, dict[str, Status]] = {t.id: {} for t in targets}
         for row in data["cells"]:
+            cell = _cell_id(row["id"])
             for r in row["results"]:
-                statuses.setdefault(str(r["target"]), {})[str(row["id"])] = Status(r["status"])
-    except (KeyError, TypeError, ValueError, InvalidVersion) as err:
+                # A result's target must be one of the report's (checked) targets.
+                statuses[str(r["target"])][cell] = Status(r["status"])
+    except (KeyError, TypeError, ValueError, InvalidVersion, TargetError) as err:
         raise ReportFileError(
             f"{where} is a damaged report ({type(err).__name__}: {err}): re-create it with "
             "`python -m compat report`."
@@ -115,8 +120,25 @@ def load_report_data(text: str, where: str) -> ReportData:
     return ReportData(where=where, targets=targets, statuses=statuses)
 
 
-def _target(t: Any) -> TargetRef:
-    return TargetRef(id=str(t["id"]), version=Version(str(t["version"])), build=str(t["build"]))
+def _target(t: Any) -> TargetInfo:
+    build = str(t["build"])
+    if not is_build_tag(build):
+        raise ValueError(f"build {build!r} is not a build tag")
+    return TargetInfo(
+        id=str(TargetId.parse(str(t["id"]))),
+        version=Version(str(t["version"])),
+        build=build,
+        torch_version="",  # not needed to compare
+        source_file="",
+    )
+
+
+def _cell_id(text: object) -> str:
+    """A row's cell id as ``CellId`` spells it; ``ValueError`` when it is not a plain one."""
+    cell_id = CellId.parse(str(text))
+    if not plain_cell_id(cell_id):
+        raise ValueError(f"{text!r} is not a plain cell id")
+    return str(cell_id)
 
 
 def _kind(before: Status | None, after: Status | None) -> DiffKind:
@@ -140,11 +162,12 @@ def _compare(old: ReportData, new: ReportData, before: str, after: str) -> Itera
             yield CellChange(_kind(a, b), before, after, cell, a, b)
 
 
-def _newest(targets: Iterable[TargetRef]) -> dict[str, TargetRef]:
-    out: dict[str, TargetRef] = {}
+def _newest(targets: Iterable[TargetInfo]) -> dict[str, TargetInfo]:
+    """The newest target of each build family."""
+    out: dict[str, TargetInfo] = {}
     for t in targets:
-        if t.build not in out or t.version > out[t.build].version:
-            out[t.build] = t
+        if t.family not in out or t.version > out[t.family].version:
+            out[t.family] = t
     return out
 
 
@@ -154,8 +177,8 @@ def resolve_diff(old: ReportData, new: ReportData) -> ReportDiff:
     new_ids = {t.id for t in new.targets}
     changes = [c for t in sorted(old_ids & new_ids) for c in _compare(old, new, t, t)]
     newest_old, newest_new = _newest(old.targets), _newest(new.targets)
-    for build in sorted(newest_old.keys() & newest_new.keys()):
-        a, b = newest_old[build], newest_new[build]
+    for family in sorted(newest_old.keys() & newest_new.keys()):
+        a, b = newest_old[family], newest_new[family]
         if a.id != b.id and b.version > a.version:
             changes.extend(_compare(old, new, a.id, b.id))
     changes.sort(key=lambda c: (_ORDER[c.kind], c.label, c.cell))
@@ -166,7 +189,7 @@ def resolve_diff(old: ReportData, new: ReportData) -> ReportDiff:
     )
 
 
-def _by_version(targets: Iterable[TargetRef]) -> list[TargetRef]:
+def _by_version(targets: Iterable[TargetInfo]) -> list[TargetInfo]:
     return sorted(targets, key=lambda t: (t.version, t.build, t.id))
 
 

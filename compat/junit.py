@@ -19,11 +19,12 @@ JUnit is ``suites.junit_xml``'s job, for the suite and the report alike.
 from __future__ import annotations
 
 import enum
+import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import cast
+from xml.parsers.expat import errors as expat_errors
 
 import junitparser
 from junitparser import xunit2
@@ -118,6 +119,15 @@ _EXCEPTION = re.compile(r"^(?P<type>(?:[A-Za-z_]\w*\.)*[A-Z]\w*)(?::[ \t]?(?P<me
 _BARE_TYPE_ENDINGS = ("Error", "Exception", "Interrupt", "Exit")
 _NOT_RAISED = re.compile(r"\b(?P<type>\w+) not raised\b")
 _PYTEST_ERROR_LINE = re.compile(r"^E\s+(?P<line>.+)$", re.M)
+# HOP and variant names as the suite writes them (suites/upstream.py makes them so): a
+# name with a URL, credentials, spaces or control characters in it is not a case.
+_NAME_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_+\-]*")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# pytest nests one <testsuite> in <testsuites>; anything far deeper is not a JUnit writer's.
+_MAX_NESTING = 8
+_ENTITY_ERRORS = frozenset(
+    code for message, code in expat_errors.codes.items() if "entit" in message
+)
 
 
 class Flavour(enum.StrEnum):
@@ -186,16 +196,19 @@ def parse_junit(data: bytes, where: str) -> tuple[SuiteDoc, ...]:
     try:
         root = ET.fromstring(data)
     except ET.ParseError as err:
-        raise JUnitFileError(
-            f"{where} is not well-formed XML ({err}): it was probably cut off while "
-            "being written; re-run that target or leave the file out."
-        ) from err
+        raise JUnitFileError(_not_xml(data, where, err)) from err
     if root.tag not in ("testsuites", "testsuite"):
         tag = root.tag.rpartition("}")[2]  # without its namespace
         raise JUnitFileError(
             f"{where} is XML but not JUnit (its root element is <{tag}>, not "
             "<testsuites> or <testsuite>): pass files written by `python -m suites` "
             "or by `pytest --junitxml`."
+        )
+    if _nesting(root) > _MAX_NESTING:
+        raise JUnitFileError(
+            f"{where} nests <testsuite> elements more than {_MAX_NESTING} deep, which no "
+            "JUnit writer does: re-create it with `python -m suites` or `pytest --junitxml`, "
+            "or leave the file out."
         )
     docs = []
     for suite in root.iter("testsuite"):
@@ -208,6 +221,40 @@ def parse_junit(data: bytes, where: str) -> tuple[SuiteDoc, ...]:
         else:
             docs.append(_foreign_doc(suite, props))
     return tuple(docs)
+
+
+def _not_xml(data: bytes, where: str, err: ET.ParseError) -> str:
+    """Why ``data`` is not XML, as a sentence that says what is really wrong."""
+    code = getattr(err, "code", None)
+    if code in _ENTITY_ERRORS:
+        # expat expands no external entity (it could read other files) and stops entities
+        # that grow a few bytes into gigabytes (billion laughs): the file is refused, not cut.
+        return (
+            f"{where} uses XML entities that are not expanded ({err}), which neither pytest "
+            "nor `python -m suites` writes: re-create it with one of them, or leave the file out."
+        )
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        if code == expat_errors.codes[expat_errors.XML_ERROR_INVALID_TOKEN]:
+            return (
+                f"{where} is not valid UTF-8 (byte 0x{data[bad.start]:02x} at offset "
+                f"{bad.start}): it was written in another encoding or damaged; re-write it "
+                "as UTF-8, or leave the file out."
+            )
+    return (
+        f"{where} is not well-formed XML ({err}): it was probably cut off while "
+        "being written; re-run that target or leave the file out."
+    )
+
+
+def _nesting(root: ET.Element) -> int:
+    """How many levels of ``<testsuite>`` lie below the root (counted up to one past the limit)."""
+    level, suites = 0, [root]
+    while suites and level <= _MAX_NESTING:
+        suites = [s for parent in suites for s in parent.iterfind("testsuite")]
+        level += bool(suites)
+    return level
 
 
 def _check_schema(props: tuple[tuple[str, str], ...], where: str) -> None:
@@ -240,13 +287,16 @@ def _suite_doc(suite: ET.Element, props: tuple[tuple[str, str], ...]) -> SuiteDo
         if status is Status.ENV_ERROR:
             env_error = message or "env-error"
             continue
+        label = printable(f"{classname}::{name}")
         try:
             cell_id = CellId.from_junit(classname, name)
         except ValueError:
-            left_out.append(f"{classname}::{name} (not named like a cell)")
+            cell_id = None
+        if cell_id is None or not plain_cell_id(cell_id):
+            left_out.append(f"{label} (not named like a cell)")
             continue
         if cell_id in seen:
-            left_out.append(f"{classname}::{name} (a second result for this cell)")
+            left_out.append(f"{label} (a second result for this cell)")
             continue
         seen.add(cell_id)
         cells.append(
@@ -291,17 +341,31 @@ def _message_of(result: ET.Element | None) -> str | None:
 
 
 def _time(value: str | None) -> float:
+    """Seconds as the file states them; 0.0 when missing, unreadable, negative or not finite."""
+    # A bad duration says nothing about the cell's result, so the cell stays; NaN and
+    # infinity would make report.json invalid JSON.
     try:
-        return float(value) if value else 0.0
+        seconds = float(value) if value else 0.0
     except ValueError:
         return 0.0
+    return seconds if math.isfinite(seconds) and seconds >= 0 else 0.0
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (newlines, ANSI escapes) written as ``\\xNN``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
+
+
+def plain_cell_id(cell_id: CellId) -> bool:
+    """Whether a cell id's HOP and variant are plain names, fit to print and link."""
+    return bool(_NAME_PART.fullmatch(cell_id.hop) and _NAME_PART.fullmatch(cell_id.variant))
 
 
 def _foreign_doc(suite: ET.Element, props: tuple[tuple[str, str], ...]) -> SuiteDoc:
-    # Read the suite as junitparser's xunit2 flavour (the one pytest writes):
-    # its testcases, their final results and their testcase-level properties.
-    xsuite: xunit2.TestSuite = xunit2.TestSuite.fromelem(suite)  # type: ignore[no-untyped-call]
-    raw = tuple(_raw_case(cast(xunit2.TestCase, case)) for case in xsuite)
+    # Each testcase read as junitparser's xunit2 flavour (the one pytest writes): its final
+    # results and its properties. Only the suite's own testcases: nested suites are read as
+    # suites of their own, and junitparser's iteration into them recurses once per level.
+    raw = tuple(_raw_case(case) for case in suite.findall("testcase"))
     return SuiteDoc(name=suite.get("name", ""), flavour=Flavour.FOREIGN, properties=props, raw=raw)
 
 
@@ -312,7 +376,8 @@ _RESULT_KIND: tuple[tuple[type[junitparser.Element], str], ...] = (
 )
 
 
-def _raw_case(case: xunit2.TestCase) -> RawCase:
+def _raw_case(elem: ET.Element) -> RawCase:
+    case: xunit2.TestCase = xunit2.TestCase.fromelem(elem)  # type: ignore[no-untyped-call]
     results = case.result
     first = results[0] if results else None
     kind = next((k for cls, k in _RESULT_KIND if isinstance(first, cls)), None)
@@ -320,7 +385,7 @@ def _raw_case(case: xunit2.TestCase) -> RawCase:
     return RawCase(
         classname=case.classname or "",
         name=case.name or "",
-        time=float(case.time or 0.0),
+        time=_time(elem.get("time")),  # junitparser's float() takes neither "abc" nor "nan"
         properties=tuple((p.name or "", p.value or "") for p in props),
         result=kind,
         type=(first.type or "") if first is not None else "",
@@ -341,7 +406,7 @@ def resolve_foreign(
     collection_errors: list[str] = []
     seen: set[CellId] = set()
     for case in raw:
-        label = f"{case.classname}::{case.name}"
+        label = printable(f"{case.classname}::{case.name}")
         if case.result == "error" and case.message == "collection failure":
             collection_errors.append(_pytest_error_line(case.text) or case.message)
             continue
@@ -356,6 +421,12 @@ def resolve_foreign(
             continue
         hop, variant = _split_hop(m["body"], hops)
         cell_id = CellId(Source.UPSTREAM, hop, variant, _FOREIGN_MODES[m["mode"]], device)
+        if not plain_cell_id(cell_id):  # a URL or credentials in a test name is no case id
+            left_out.append(
+                f"{printable(case.classname)}::test_{m['mode']}_export_... (its HOP or variant "
+                "is not a plain name; not shown, as it may hold a URL or credentials)"
+            )
+            continue
         if cell_id in seen:  # another dtype of the same cell: the first one counts
             left_out.append(f"{label} (a second result for {cell_id})")
             continue

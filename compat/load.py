@@ -6,7 +6,9 @@ sentence naming the file and what to do), and the rest is read.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +46,7 @@ def parse_target_args(args: Sequence[str]) -> TargetOverrides:
                 f"--target {arg!r}: expected ID=FILE (e.g. 2.6.0-cpu=seed.xml) or ID alone "
                 "(applied to foreign files that name no target)."
             )
-        TargetId.parse(target)  # TargetError with the expected form when malformed
+        target = str(TargetId.parse(target))  # what was checked is what is stored
         if sep:
             by_path.append((path, target))
         elif default is not None:
@@ -66,29 +68,43 @@ def expand_inputs(paths: Iterable[str], skipped: list[SkippedInput]) -> list[str
     files: list[str] = []
     seen: set[str] = set()
     for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            found = sorted(str(p) for p in path.glob("*.xml") if p.is_file())
-            if not found:
-                skipped.append(
-                    SkippedInput(
-                        given,
-                        f"folder {given} holds no *.xml files: point at the folder the suite "
-                        "wrote (reports/junit) or at the files themselves.",
-                    )
-                )
-        elif path.exists():
-            found = [given]
-        else:
-            skipped.append(
-                SkippedInput(given, f"{given} does not exist: check the path, or drop it.")
-            )
-            found = []
-        for f in found:
+        for f in _files_of(given, skipped):
             if _path_key(f) not in seen:
                 seen.add(_path_key(f))
                 files.append(f)
     return files
+
+
+def _files_of(given: str, skipped: list[SkippedInput]) -> list[str]:
+    """``given`` itself, or a folder's ``*.xml``; nothing (and why, in ``skipped``) if neither."""
+    try:
+        is_dir = stat.S_ISDIR(os.stat(given).st_mode)
+    except OSError as err:
+        skipped.append(SkippedInput(given, _not_found(given, err)))
+        return []
+    if not is_dir:
+        return [given]
+    found = sorted(str(p) for p in Path(given).glob("*.xml") if p.is_file())
+    if not found:
+        skipped.append(
+            SkippedInput(
+                given,
+                f"folder {given} holds no *.xml files: point at the folder the suite "
+                "wrote (reports/junit) or at the files themselves.",
+            )
+        )
+    return found
+
+
+def _not_found(given: str, err: OSError) -> str:
+    """Why ``given`` cannot be opened, as a sentence: a loop or a dangling link is no typo."""
+    if err.errno == errno.ELOOP:
+        return f"{given} is a loop of symbolic links: point the link at a JUnit file, or drop it."
+    if os.path.islink(given):
+        return f"{given} is a symbolic link to a missing file: fix the link, or drop it."
+    if err.errno in (errno.ENOENT, errno.ENOTDIR):
+        return f"{given} does not exist: check the path, or drop it."
+    return f"{given} cannot be read ({err.strerror}): check its permissions, or drop it."
 
 
 @dataclass(frozen=True)

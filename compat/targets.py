@@ -42,6 +42,11 @@ DEFAULT_CUDA: tuple[tuple[tuple[int, int], tuple[int, int], str], ...] = (
 _TAG = re.compile(r"^[a-z][a-z0-9.]*$")
 
 
+def is_build_tag(text: str) -> bool:
+    """Whether ``text`` is a build tag as target ids spell it (``cpu``, ``cu124``, ``rocm6.3``)."""
+    return _TAG.fullmatch(text) is not None
+
+
 def default_tag(version: Version, platform: str) -> str:
     """The id tag of what the default index serves: its CUDA on Linux x86_64, else cpu.
 
