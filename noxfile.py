@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))  # the `nox` entry point does not put this folder 
 from compat.config import ENV_TARGETS, MatrixConfig, config_path, load_config
 from compat.errors import CompatError
 from compat.run import MatrixRun, RunFailed, resolve_test_requirements, run_report, run_target
-from compat.scrub import scrub_credentials
 from compat.targets import Target, plan_targets
+from suites.scrub import scrub_credentials
 
 nox.needs_version = ">=2026.10.20"
 nox.options.default_venv_backend = "uv"

@@ -27,7 +27,6 @@ from compat.progress import (
     run_lock,
     write_state,
 )
-from compat.scrub import scrub_credentials
 from compat.sources import (
     check_source,
     env_error_message,
@@ -37,6 +36,7 @@ from compat.sources import (
 )
 from compat.targets import Target
 from suites.schema import Device, torch_build_tag
+from suites.scrub import scrub_credentials
 
 TESTS_TORCH = "2.13.0"  # the torch of `nox -s tests`
 PROBE = (

@@ -23,8 +23,8 @@ from packaging.version import Version
 
 from compat.config import Build, InstallSource, SourceKind
 from compat.errors import CompatError, ExitCode
-from compat.scrub import scrub_credentials
 from compat.versions import list_index, list_wheelhouse
+from suites.scrub import scrub_credentials
 
 if TYPE_CHECKING:  # compat.targets imports this module to plan; a Target is only read here
     from compat.targets import Target
