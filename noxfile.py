@@ -21,7 +21,7 @@ import os
 import sys
 import sysconfig
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import nox
@@ -80,9 +80,9 @@ class NoxRunner:
             self._installs = ran is not None
         return self._installs
 
-    def install(self, args: Sequence[str], log: Path) -> None:
+    def install(self, args: Sequence[str], env: Mapping[str, str], log: Path) -> None:
         with _failed(), log.open("w", encoding="utf-8") as out:
-            self.session.install(*args, stdout=out, silent=False)
+            self.session.install(*args, env=env, stdout=out, silent=False)
 
     def check(self, cmd: Sequence[str], log: Path, *, external: bool) -> None:
         with _failed(), log.open("w", encoding="utf-8") as out:
