@@ -109,28 +109,6 @@ def test_a_signature_cut_by_an_older_suite_is_scrubbed_in_every_output(tmp_path:
     assert_nowhere(TOKEN, report(tmp_path, junit))
 
 
-@pytest.mark.torch
-def test_the_suite_scrubs_a_cell_error_before_any_cut(tmp_path: Path) -> None:
-    from suites.body import run_cell
-    from suites.cases import Case
-
-    url = f"https://user:{TOKEN}@pypi.example/simple"
-    message = _cut_inside(url, len(url) - len("@pypi.example/simple"))
-
-    def build(device: str) -> object:
-        raise RuntimeError(message + "\n" + "y" * 5000)  # every cut: lines, signature, detail
-
-    result = run_cell(Case("cond", "leaks", build), Mode.AOT, Device.CPU)
-    assert result.status is Status.ERROR
-    texts = {"message": result.message, "detail": result.detail, **dict(result.properties)}
-    assert_nowhere(TOKEN, texts)
-    properties = ((SuiteProp.SCHEMA.value, SCHEMA_VERSION), (SuiteProp.TARGET.value, "2.6.0-cpu"))
-    suite = Testsuite("hop-suite[2.6.0-cpu]", properties, (result.testcase(),))
-    junit = tmp_path / "junit" / "2.6.0-cpu.xml"
-    write_junit(junit, junit_document([suite], suite.name))
-    assert_nowhere(TOKEN, {junit: junit.read_text(encoding="utf-8"), **report(tmp_path, junit)})
-
-
 # --- finding 3: the forms the scrubber missed, and env-error --build --------------------------
 
 FORMS = {
