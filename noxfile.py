@@ -93,10 +93,10 @@ class NoxRunner:
             self.session.run(*cmd, external=external)
 
     def log(self, message: str) -> None:
-        self.session.log(message)
+        self.session.log(scrub_credentials(message))  # the last gate before nox prints it
 
     def warn(self, message: str) -> None:
-        self.session.warn(message)
+        self.session.warn(scrub_credentials(message))
 
     def notify_report(self) -> bool:
         try:
