@@ -21,7 +21,7 @@ import os
 import sys
 import sysconfig
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import nox
@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))  # the `nox` entry point does not put this folder 
 from compat.config import ENV_TARGETS, MatrixConfig, config_path, load_config
 from compat.errors import CompatError
 from compat.run import MatrixRun, RunFailed, resolve_test_requirements, run_report, run_target
-from compat.scrub import scrub_credentials
 from compat.targets import Target, plan_targets
+from suites.scrub import scrub_credentials
 
 nox.needs_version = ">=2026.10.20"
 nox.options.default_venv_backend = "uv"
@@ -80,9 +80,9 @@ class NoxRunner:
             self._installs = ran is not None
         return self._installs
 
-    def install(self, args: Sequence[str], log: Path) -> None:
+    def install(self, args: Sequence[str], env: Mapping[str, str], log: Path) -> None:
         with _failed(), log.open("w", encoding="utf-8") as out:
-            self.session.install(*args, stdout=out, silent=False)
+            self.session.install(*args, env=env, stdout=out, silent=False)
 
     def check(self, cmd: Sequence[str], log: Path, *, external: bool) -> None:
         with _failed(), log.open("w", encoding="utf-8") as out:
@@ -93,10 +93,10 @@ class NoxRunner:
             self.session.run(*cmd, external=external)
 
     def log(self, message: str) -> None:
-        self.session.log(message)
+        self.session.log(scrub_credentials(message))  # the last gate before nox prints it
 
     def warn(self, message: str) -> None:
-        self.session.warn(message)
+        self.session.warn(scrub_credentials(message))
 
     def notify_report(self) -> bool:
         try:

@@ -38,8 +38,8 @@ from compat.render_html import render_html
 from compat.render_json import render_json
 from compat.render_junit import render_junit
 from compat.render_md import render_markdown
-from compat.scrub import scrub_credentials
 from suites.behaviours import BUILTIN, Behaviour
+from suites.scrub import scrub_credentials
 
 PYPROJECT = Path("pyproject.toml")
 

@@ -21,8 +21,8 @@ from datetime import date
 from pathlib import Path
 
 from compat.errors import ArtifactError
-from compat.scrub import scrub_credentials
 from suites.junit_xml import env_error_suite, junit_document
+from suites.scrub import scrub_credentials
 
 DEFAULT_ROOT = Path("reports")
 JSON_NAME = "report.json"

@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from compat.errors import ConfigError, did_you_mean
-from compat.scrub import scrub_credentials
 from suites.behaviours import BUILTIN, Behaviour
 from suites.schema import Mode, Prop
+from suites.scrub import scrub_credentials
 
 ALLOWED_KEYS: tuple[str, ...] = (
     "id",

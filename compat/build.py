@@ -17,10 +17,10 @@ from compat.errors import InputError, TargetError
 from compat.junit import KNOWN_HOPS, FileCell, Flavour, resolve_foreign
 from compat.load import Inputs, LoadedSuite
 from compat.model import Cell, Report, SkippedInput, TargetInfo
-from compat.scrub import scrub_credentials, scrub_pairs
 from compat.targets import TargetId, is_build_tag
 from suites.behaviours import BUILTIN, Behaviour, matching
 from suites.schema import Prop, SuiteProp
+from suites.scrub import scrub_credentials, scrub_pairs
 
 _DROPPED_PROPS = frozenset({Prop.BEHAVIOURS.value})  # re-matched, never copied
 

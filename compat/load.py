@@ -16,8 +16,8 @@ from pathlib import Path
 from compat.errors import JUnitFileError, TargetError
 from compat.junit import Flavour, SuiteDoc, parse_junit
 from compat.model import SkippedInput
-from compat.scrub import scrub_credentials
 from compat.targets import TargetId
+from suites.scrub import scrub_credentials
 
 
 @dataclass(frozen=True)

@@ -27,16 +27,19 @@ from compat.progress import (
     run_lock,
     write_state,
 )
-from compat.scrub import scrub_credentials
 from compat.sources import (
     check_source,
+    describe_source,
+    effective_source,
     env_error_message,
     hop_db_requirements,
     install_args,
+    install_env,
     local_python,
 )
 from compat.targets import Target
 from suites.schema import Device, torch_build_tag
+from suites.scrub import scrub_credentials
 
 TESTS_TORCH = "2.13.0"  # the torch of `nox -s tests`
 PROBE = (
@@ -59,8 +62,8 @@ class Runner(Protocol):
     def installs(self) -> bool:
         """False under -R (--no-install with a reused env), where every install step is skipped."""
 
-    def install(self, args: Sequence[str], log: Path) -> None:
-        """``uv pip install`` ``args`` into the session's env, output to ``log``; or RunFailed."""
+    def install(self, args: Sequence[str], env: Mapping[str, str], log: Path) -> None:
+        """``uv pip install`` ``args`` with ``env`` added, output to ``log``; or RunFailed."""
 
     def check(self, cmd: Sequence[str], log: Path, *, external: bool) -> None:
         """Run a command of the install step (the import check), output to ``log``; or RunFailed."""
@@ -184,11 +187,16 @@ def _prepare(runner: Runner, target: Target, env: Mapping[str, str], run: Matrix
     if problem := check_source(target, env):
         raise _EnvError(env_error_message(target, problem, env))
     log = _fresh_log(run.logs / f"{target.name}.install.log")
+    # nox's echo of the command omits the source (it travels in uv's variables): say it here.
+    where = describe_source(effective_source(target.build, env), env)
+    runner.log(f"installing torch {target.version} from {where}")
     started = time.monotonic()
     try:
-        runner.install(install_args(target, env), log)
+        runner.install(install_args(target, env), install_env(target, env), log)
     except RunFailed as err:
         raise _EnvError(env_error_message(target, f"uv failed: {_tail(log)}", env)) from err
+    finally:
+        _scrub_log(log)
     runner.log(f"installed in {time.monotonic() - started:.1f} s (uv's output: {log})")
     _probe(runner, target, "python", env, run, external=False)
     return "python"
@@ -210,6 +218,8 @@ def _probe(
     except RunFailed as err:
         problem = f"{python} cannot import torch: {_tail(log)}"
         raise _EnvError(env_error_message(target, problem, env)) from err
+    finally:
+        _scrub_log(log)
     reported = [ln for ln in log.read_text(encoding="utf-8").splitlines() if ln.startswith("[")]
     if not reported:
         runner.warn(f"{python} imported torch but did not say which build (see {log})")
@@ -283,6 +293,13 @@ def _fresh_log(log: Path) -> Path:
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text("", encoding="utf-8")
     return log
+
+
+def _scrub_log(log: Path) -> None:
+    """Rewrite a command's log without credentials: uv and torch may quote an index URL."""
+    text = log.read_text(encoding="utf-8", errors="replace")
+    if (scrubbed := scrub_credentials(text)) != text:
+        log.write_text(scrubbed, encoding="utf-8")
 
 
 def _tail(log: Path, lines: int = 6) -> str:

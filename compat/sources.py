@@ -23,8 +23,8 @@ from packaging.version import Version
 
 from compat.config import Build, InstallSource, SourceKind
 from compat.errors import CompatError, ExitCode
-from compat.scrub import scrub_credentials
 from compat.versions import list_index, list_wheelhouse
+from suites.scrub import scrub_credentials
 
 if TYPE_CHECKING:  # compat.targets imports this module to plan; a Target is only read here
     from compat.targets import Target
@@ -123,17 +123,27 @@ def hop_db_requirements(version: Version) -> tuple[str, ...]:
 
 
 def install_args(target: Target, env: Mapping[str, str]) -> list[str]:
-    """Arguments for ``uv pip install`` that install the target's torch and hop_db's needs."""
+    """Arguments for ``uv pip install``: the target's torch, hop_db's needs, uv's backend.
+
+    The source's locations are not among them (``install_env``): nox echoes every
+    command line and names it again when it fails, and an index URL may hold a token.
+    """
     assert target.version is not None
     src = effective_source(target.build, env)
     args = [requirement(target, src), *hop_db_requirements(target.version)]
-    if src.kind is SourceKind.INDEX_URL:
-        args += ["--index", src.location]
-    elif src.kind is SourceKind.TORCH_BACKEND:
+    if src.kind is SourceKind.TORCH_BACKEND:
         args += ["--torch-backend", src.location]
-    for link in find_links(src):
-        args += ["--find-links", link]
     return args
+
+
+def install_env(target: Target, env: Mapping[str, str]) -> dict[str, str]:
+    """uv's variables that name the target's source: ``--index`` / ``--find-links`` unseen."""
+    src = effective_source(target.build, env)
+    if src.kind is SourceKind.INDEX_URL:
+        return {"UV_INDEX": src.location}
+    if links := find_links(src):
+        return {"UV_FIND_LINKS": ",".join(links)}  # uv splits this one at commas
+    return {}
 
 
 def check_source(target: Target, env: Mapping[str, str], *, timeout: float = 10.0) -> str | None:

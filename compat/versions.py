@@ -22,6 +22,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from compat.errors import CompatError, ConfigError, ExitCode
+from suites.scrub import scrub_credentials
 
 _OPERATOR = re.compile(r"^\s*(===|==|!=|~=|<=|>=|<|>)")
 
@@ -198,7 +199,10 @@ def _newest_hint(public: Sequence[Version]) -> str:
 
 # --- listing what an index or a wheelhouse offers ---------------------------------------------
 
-Runner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
+Runner = Callable[[Sequence[str], Mapping[str, str]], "subprocess.CompletedProcess[str]"]
+
+# pip settings that say how to reach an index, never which one: a listing keeps them.
+_PIP_TRANSPORT = frozenset({"PIP_CERT", "PIP_CLIENT_CERT", "PIP_PROXY", "PIP_TRUSTED_HOST"})
 
 
 def list_wheelhouse(folder: Path, package: str = "torch") -> tuple[Version, ...]:
@@ -247,6 +251,25 @@ def pip_command(env: Mapping[str, str]) -> list[str]:
     return [uv, "tool", "run", "pip"]
 
 
+def pip_env(
+    env: Mapping[str, str], *, index_url: str | None = None, find_links: Sequence[str] = ()
+) -> dict[str, str]:
+    """The environment of a listing: ``env`` without pip's own sources, the source's added.
+
+    A listing must ask only the build's source: the machine's ``PIP_FIND_LINKS``,
+    ``PIP_INDEX_URL`` or pip.conf would add versions that source does not have.
+    The source travels here, not on the command line, which may show its token.
+    """
+    kept = {k: v for k, v in env.items() if not k.startswith("PIP_") or k in _PIP_TRANSPORT}
+    kept["PIP_CONFIG_FILE"] = os.devnull  # pip then reads no config file at all
+    kept["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    if index_url:
+        kept["PIP_INDEX_URL"] = index_url
+    if find_links:
+        kept["PIP_FIND_LINKS"] = " ".join(find_links)
+    return kept
+
+
 def list_index(
     *,
     env: Mapping[str, str],
@@ -265,13 +288,9 @@ def list_index(
         cmd.append("--pre")
     if no_index:
         cmd.append("--no-index")
-    if index_url:
-        cmd += ["--index-url", index_url]
-    for link in find_links:
-        cmd += ["--find-links", link]
     runner = run or _run
     try:
-        done = runner(cmd)
+        done = runner(cmd, pip_env(env, index_url=index_url, find_links=find_links))
     except (OSError, subprocess.TimeoutExpired) as err:
         raise IndexUnavailableError(f"could not list torch versions on {where}: {err}") from err
     versions = parse_pip_index_output(done.stdout)
@@ -279,10 +298,12 @@ def list_index(
         tail = " ".join((done.stderr or done.stdout).strip().splitlines()[-2:])
         raise IndexUnavailableError(
             f"could not list torch versions on {where} (pip index versions exited "
-            f"{done.returncode}: {tail or 'no output'})"
+            f"{done.returncode}: {scrub_credentials(tail) or 'no output'})"
         )
     return versions
 
 
-def _run(cmd: Sequence[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(cmd), capture_output=True, text=True, timeout=180, check=False)
+def _run(cmd: Sequence[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        list(cmd), env=dict(env), capture_output=True, text=True, timeout=180, check=False
+    )

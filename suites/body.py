@@ -13,6 +13,7 @@ from suites.behaviours import resolve_status
 from suites.cases import Case, module_of
 from suites.results import CellResult, make_result
 from suites.schema import Device, Mode, Prop, Status
+from suites.scrub import scrub_credentials
 from suites.signature import signature
 
 MAX_MESSAGE_LINES = 5
@@ -107,11 +108,13 @@ def run_cell(case: Case, mode: Mode, device: Device) -> CellResult:
     notes[Prop.SAMPLES] = str(samples_run)
 
     if error is not None:
-        raw, error_type, full = Status.ERROR, qualified_name(type(error)), str(error)
-        detail = _traceback_end("".join(traceback.format_exception(error)))
+        # Scrubbed whole: every cut below (first lines, signature, traceback end) may split a URL.
+        raw, error_type = Status.ERROR, qualified_name(type(error))
+        full = scrub_credentials(str(error))
+        detail = _traceback_end(scrub_credentials("".join(traceback.format_exception(error))))
     elif mismatch is not None:
-        raw, error_type, full = Status.FAIL, "AssertionError", mismatch
-        detail = _traceback_end(mismatch)
+        raw, error_type, full = Status.FAIL, "AssertionError", scrub_credentials(mismatch)
+        detail = _traceback_end(full)
     else:
         raw, error_type, full, detail = Status.PASS, None, "", ""
 

@@ -20,6 +20,7 @@ from xml.sax.saxutils import XMLGenerator
 from xml.sax.xmlreader import AttributesImpl
 
 from suites.schema import JUNIT_ELEMENT, SCHEMA_VERSION, Prop, Status, SuiteProp
+from suites.scrub import scrub_credentials
 
 ENV_CLASSNAME = "environment"  # the classname of an env-error file's one testcase
 
@@ -88,7 +89,13 @@ def suite_name(target: str | None, torch_version: str | None) -> str:
 
 
 def env_error_suite(target_id: str, message: str, build: str | None = None) -> Testsuite:
-    """The suite of a target that could not be installed or imported: one env-error testcase."""
+    """The suite of a target that could not be installed or imported: one env-error testcase.
+
+    Every value is scrubbed here, the one place env-error files are made: the message
+    quotes install logs, and ``--build`` or the id may be written by hand with a URL.
+    """
+    target_id, message = scrub_credentials(target_id), scrub_credentials(message)
+    build = None if build is None else scrub_credentials(build)
     props = [(SuiteProp.SCHEMA.value, SCHEMA_VERSION), (SuiteProp.TARGET.value, target_id)]
     if build is not None:
         props.append((SuiteProp.BUILD.value, build))

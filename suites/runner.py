@@ -30,6 +30,7 @@ from typing import Any, TextIO
 from suites.junit_xml import Testsuite, junit_document, suite_name, write_junit
 from suites.results import CellResult, make_result
 from suites.schema import CellId, Prop, Status, SuiteProp
+from suites.scrub import scrub_credentials
 from suites.worker import WorkerConfig
 
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -165,7 +166,7 @@ def _log_tail(log: Path, since: int) -> str:
     with log.open("rb") as fh:
         fh.seek(since)
         text = fh.read().decode("utf-8", "replace")
-    return text[-LOG_TAIL_CHARS:]
+    return scrub_credentials(text)[-LOG_TAIL_CHARS:]  # scrubbed before the cut can split a URL
 
 
 def _start(config: RunConfig, worker: WorkerConfig, log: Path) -> tuple[_Worker, dict[str, Any]]:

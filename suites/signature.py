@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from suites.scrub import scrub_credentials
+
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"0x[0-9a-fA-F]+"), "<addr>"),
     (re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.\-+]+){2,}"), "<path>"),
@@ -15,8 +17,9 @@ MAX_SIGNATURE = 200
 
 
 def normalise_message(message: str) -> str:
-    """First line of ``message`` with addresses, paths and numbers replaced."""
-    lines = [line for line in message.strip().splitlines() if line.strip()]
+    """First line of ``message`` without credentials, addresses, paths and numbers."""
+    # Scrubbed before the rules and the cut: a cut between a password and its "@" hides the URL.
+    lines = [line for line in scrub_credentials(message).strip().splitlines() if line.strip()]
     text = lines[0] if lines else ""
     for pattern, repl in _RULES:
         text = pattern.sub(repl, text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,8 +53,8 @@ class FakeRunner:
     def installs(self) -> bool:
         return not self.reuse
 
-    def install(self, args: Sequence[str], log: Path) -> None:
-        self.calls.append(("install", *args))
+    def install(self, args: Sequence[str], env: Mapping[str, str], log: Path) -> None:
+        self.calls.append(("install", *args, *(f"{k}={v}" for k, v in env.items())))
         log.write_text(self.install_output, encoding="utf-8")
         if self.install_fails:
             raise RunFailed(1)
@@ -293,8 +293,7 @@ def test_run_target_installs_and_runs_what_the_target_says(tmp_path: Path) -> No
         "expecttest",
         "setuptools",
         "hypothesis",
-        "--find-links",
-        str(tmp_path / "wheels"),
+        f"UV_FIND_LINKS={tmp_path / 'wheels'}",
     )
     assert check == ("check", "python", "-c", PROBE, "external=False")
     assert suite == (

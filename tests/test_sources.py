@@ -13,6 +13,7 @@ from compat.sources import (
     check_source,
     env_error_message,
     install_args,
+    install_env,
     local_python,
 )
 from compat.targets import Target, TargetId, build_tag
@@ -51,7 +52,7 @@ WHEELHOUSE_ENV = InstallSource(SourceKind.TORCH_BACKEND, "cpu", "PIP_FIND_LINKS"
             "2.13.0",
             WHEELHOUSE_ENV,
             {"PIP_FIND_LINKS": "/w1 /w2"},
-            ["torch==2.13.0+cpu", *EXTRAS, "--find-links", "/w1", "--find-links", "/w2"],
+            ["torch==2.13.0+cpu", *EXTRAS],
         ),
         (
             "cpu",
@@ -65,7 +66,7 @@ WHEELHOUSE_ENV = InstallSource(SourceKind.TORCH_BACKEND, "cpu", "PIP_FIND_LINKS"
             "2.7.1",
             InstallSource(SourceKind.INDEX_URL, "https://mirror.example/cu126"),
             {},
-            ["torch==2.7.1", *EXTRAS, "--index", "https://mirror.example/cu126"],
+            ["torch==2.7.1", *EXTRAS],
         ),
     ],
 )
@@ -73,6 +74,27 @@ def test_install_args(
     build: str, version: str, source: InstallSource, env: dict[str, str], args: list[str]
 ) -> None:
     assert install_args(target(build, version, source), env) == args
+
+
+@pytest.mark.parametrize(
+    ("source", "env", "expected"),
+    [
+        (InstallSource(SourceKind.INDEX), {}, {}),
+        (WHEELHOUSE_ENV, {}, {}),  # uv's backend: a name, no location
+        (WHEELHOUSE_ENV, {"PIP_FIND_LINKS": "/w1 /w2"}, {"UV_FIND_LINKS": "/w1,/w2"}),
+        (
+            InstallSource(SourceKind.INDEX_URL, "https://bob:t0k@mirror.example/cu126"),
+            {},
+            {"UV_INDEX": "https://bob:t0k@mirror.example/cu126"},
+        ),
+    ],
+)
+def test_the_source_reaches_uv_through_its_variables(
+    source: InstallSource, env: dict[str, str], expected: dict[str, str]
+) -> None:
+    tgt = target("cpu", "2.13.0", source)
+    assert install_env(tgt, env) == expected
+    assert not any("mirror.example" in a or "/w1" in a for a in install_args(tgt, env))
 
 
 def _wheelhouse(tmp_path: Path, *names: str) -> Path:

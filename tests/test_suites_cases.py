@@ -11,10 +11,11 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
 from suites import cases as catalog  # noqa: E402
-from suites.body import leaked_state, run_cell  # noqa: E402
+from suites.body import MAX_DETAIL_CHARS, leaked_state, run_cell  # noqa: E402
 from suites.cases import CATALOG, PLANTED, Case, Sample, load_catalog, module_of  # noqa: E402
 from suites.collect import plan, select  # noqa: E402
 from suites.schema import CellId, Device, Mode, Prop, Status  # noqa: E402
+from suites.signature import MAX_SIGNATURE  # noqa: E402
 
 
 def test_catalogue_rows_are_unique_and_named_like_cell_ids() -> None:
@@ -139,6 +140,24 @@ def test_an_exception_is_an_error_with_type_message_and_signature() -> None:
     assert re.fullmatch(r"ValueError: boom <addr> at <path> line <n>", result.message)
     assert result.prop(Prop.SAMPLES) == "0"
     assert result.detail.splitlines()[-1] == "ValueError: boom 0x1234 at /tmp/some/where.py line 12"
+
+
+def test_a_cell_error_is_scrubbed_before_any_cut() -> None:
+    # Issue #15: the signature's cut fell between the password and its "@", so the token stayed.
+    url = "https://user:hunter2QZX@pypi.example/simple"
+    head = "cannot fetch " + "x" * (
+        MAX_SIGNATURE - 1 - len("cannot fetch  from " + url.partition("@")[0])
+    )
+    message = f"{head} from {url}/torch/\n" + "y" * (MAX_DETAIL_CHARS + 10)  # every cut
+
+    def leaks(device: str) -> Any:
+        raise RuntimeError(message)
+
+    result = run_cell(Case("toy", "leaks", leaks), Mode.AOT, Device.CPU)
+    assert result.status is Status.ERROR
+    texts = [result.message, result.detail, *(v for _, v in result.properties)]
+    assert not [text for text in texts if "hunter2QZX" in text or "user:" in text]
+    assert "https://pypi.example/simple" in (result.prop(Prop.ERROR_MESSAGE) or "")
 
 
 def test_an_output_mismatch_is_a_fail() -> None:

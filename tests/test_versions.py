@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from packaging.version import Version
@@ -18,6 +20,7 @@ from compat.versions import (
     list_wheelhouse,
     parse_pip_index_output,
     parse_request,
+    pip_env,
     resolve_versions,
 )
 
@@ -138,24 +141,62 @@ def test_list_wheelhouse(tmp_path: Path) -> None:
     assert list_wheelhouse(tmp_path) == vs("2.9.1 2.13.0+cpu")
 
 
-def _fake_pip(rc: int, stdout: str, stderr: str = "") -> tuple[list[Sequence[str]], Runner]:
-    calls: list[Sequence[str]] = []
+Call = tuple[Sequence[str], Mapping[str, str]]
 
-    def run(cmd: Sequence[str]) -> subprocess.CompletedProcess[str]:
-        calls.append(cmd)
+
+def _fake_pip(rc: int, stdout: str, stderr: str = "") -> tuple[list[Call], Runner]:
+    calls: list[Call] = []
+
+    def run(cmd: Sequence[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+        calls.append((cmd, env))
         return subprocess.CompletedProcess(list(cmd), rc, stdout, stderr)
 
     return calls, run
 
 
-def test_list_index_passes_the_source_to_pip() -> None:
+def test_list_index_passes_the_source_to_pip_in_its_environment() -> None:
     calls, run = _fake_pip(0, "torch (2.9.1)\nAvailable versions: 2.9.1, 2.9.0\n")
-    got = list_index(env={}, index_url="https://mirror.example/simple", pip=["pip"], run=run)
+    url = "https://bob:t0k@mirror.example/simple"
+    got = list_index(env={}, index_url=url, pip=["pip"], run=run)
     assert got == vs("2.9.0 2.9.1")
-    cmd = list(calls[0])
-    assert cmd[:4] == ["pip", "index", "versions", "torch"]
-    assert cmd[cmd.index("--index-url") + 1] == "https://mirror.example/simple"
+    cmd, env = calls[0]
+    assert list(cmd[:4]) == ["pip", "index", "versions", "torch"]
     assert "--pre" in cmd
+    assert env["PIP_INDEX_URL"] == url
+    assert not any("mirror.example" in arg for arg in cmd)
+
+
+@pytest.mark.parametrize(
+    ("env", "kwargs", "expected"),
+    [
+        (
+            {"PATH": "/bin", "PIP_FIND_LINKS": "/w", "PIP_INDEX_URL": "https://other.example"},
+            {"index_url": "https://mirror.example/simple"},
+            {"PATH": "/bin", "PIP_INDEX_URL": "https://mirror.example/simple"},
+        ),
+        (
+            {"PIP_EXTRA_INDEX_URL": "https://x.example", "PIP_CONFIG_FILE": "/etc/pip.conf"},
+            {"find_links": ["/w1", "https://w.example/t"]},
+            {"PIP_FIND_LINKS": "/w1 https://w.example/t"},
+        ),
+        ({"PIP_CERT": "/ca.pem", "PIP_PROXY": "http://proxy.example:3128"}, {}, {}),
+    ],
+)
+def test_a_listing_asks_only_its_source(
+    env: dict[str, str], kwargs: dict[str, Any], expected: dict[str, str]
+) -> None:
+    got = pip_env(env, **kwargs)
+    transport = {k: v for k, v in env.items() if k in ("PIP_CERT", "PIP_PROXY")}
+    fixed = {"PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    assert got == {**expected, **transport, **fixed}
+
+
+def test_a_pip_error_is_scrubbed() -> None:
+    _, run = _fake_pip(1, "", "ERROR: 401 for https://bob:t0k@mirror.example/simple/torch/\n")
+    with pytest.raises(IndexUnavailableError) as info:
+        list_index(env={}, pip=["pip"], run=run)
+    assert "t0k" not in str(info.value)
+    assert "https://mirror.example/simple/torch/" in str(info.value)
 
 
 def test_list_index_unreachable_says_where() -> None:
