@@ -74,14 +74,6 @@ class MatrixRow:
     cells: tuple[Cell | None, ...]  # per block target; None: no result
     since: tuple[RowSince | None, ...]  # per block build; None: no fact for that build
 
-    @property
-    def case(self) -> str:
-        return self.cell.case
-
-    @property
-    def hop(self) -> str:
-        return self.cell.hop
-
 
 @dataclass(frozen=True)
 class MatrixBlock:
@@ -92,6 +84,10 @@ class MatrixBlock:
     targets: tuple[TargetInfo, ...]
     builds: tuple[str, ...]
     rows: tuple[MatrixRow, ...]
+
+    @property
+    def meaning(self) -> str:
+        return MODE_MEANING[self.mode]
 
 
 def target_devices(target: TargetInfo, found: set[Device]) -> frozenset[Device]:

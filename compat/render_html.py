@@ -83,15 +83,6 @@ _ENV_ERROR_CODE = chr(97 + len(Status) + 1)
 
 
 @dataclass(frozen=True)
-class BlockView:
-    mode: str
-    device: str
-    meaning: str
-    targets: tuple[TargetInfo, ...]
-    builds: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class EnvView:
     id: str
     torch: str
@@ -108,12 +99,6 @@ class EnvView:
 
 
 @dataclass(frozen=True)
-class LinkView:
-    text: str
-    href: str | None  # only http(s) links become anchors
-
-
-@dataclass(frozen=True)
 class BehaviourView:
     id: str
     hop: str
@@ -122,7 +107,7 @@ class BehaviourView:
     message: str
     sentence: str
     origin: str
-    links: tuple[LinkView, ...]
+    links: tuple[str, ...]  # only http(s) ones become anchors (the template decides)
     verdicts: tuple[tuple[str, str], ...]  # per report target: (verdict, css class)
     first_seen: str
     last_seen: str
@@ -165,7 +150,7 @@ class PageView:
     devices: tuple[str, ...]
     builds: tuple[str, ...]
     statuses: tuple[Option, ...]
-    blocks: tuple[BlockView, ...]
+    blocks: tuple[MatrixBlock, ...]
     changes: Markup  # the rows of the regressions-and-fixes table
     targets: tuple[TargetInfo, ...]
     ran: tuple[TargetInfo, ...]
@@ -235,7 +220,7 @@ def _matrix_data(report: Report, blocks: Sequence[MatrixBlock]) -> _MatrixData:
                 data.times.append(cell.time if math.isfinite(cell.time) else None)
             data.shown.update(codes)
             since = [since_label(s, by_id) for s in row.since]
-            rows.append([row.case, row.hop, first, "".join(codes), since])
+            rows.append([row.cell.case, row.cell.hop, first, "".join(codes), since])
         data.blocks.append(
             {
                 "mode": str(block.mode),
@@ -325,11 +310,6 @@ def _option(status: Status) -> Option:
     return Option(str(status), str(status), STATUS_STYLE[status].glyph)
 
 
-def _link(text: str) -> LinkView:
-    is_web = text.startswith(("https://", "http://"))
-    return LinkView(text=text, href=text if is_web else None)
-
-
 def _first_line(text: str | None) -> str:
     return text.splitlines()[0] if text else ""
 
@@ -349,7 +329,7 @@ def _behaviour_view(
         message=beh.message or "",
         sentence=beh.sentence,
         origin=beh.origin,
-        links=tuple(_link(link) for link in beh.links),
+        links=beh.links,
         verdicts=tuple(
             (str(v), _VERDICT_CLASS[v]) if (v := verdicts.get(t.id)) else ("", "v-none")
             for t in targets
@@ -405,10 +385,7 @@ def resolve_page(report: Report, facts: Facts) -> PageView:
         devices=tuple(dict.fromkeys(str(b.device) for b in matrix)),
         builds=tuple(dict.fromkeys(t.family for t in report.targets)),
         statuses=_status_options(report, data.shown),
-        blocks=tuple(
-            BlockView(str(b.mode), str(b.device), MODE_MEANING[b.mode], b.targets, b.builds)
-            for b in matrix
-        ),
+        blocks=matrix,
         changes=_change_rows(report, facts, data.keys),
         targets=report.targets,
         ran=ran,

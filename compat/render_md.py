@@ -160,7 +160,7 @@ def _matrices(report: Report, facts: Facts) -> list[str]:
         ]
         rows = [
             [
-                _code(row.case),
+                _code(row.cell.case),
                 *(_symbol(c, t) for c, t in zip(row.cells, block.targets, strict=True)),
                 *(_text(since_label(s, by_id)) for s in row.since),
             ]
