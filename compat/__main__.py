@@ -199,6 +199,13 @@ def main(
     except CompatError as error:
         err.print(Text("error: ", style="bold red") + Text(scrub_credentials(str(error))))
         return int(error.exit_code)
+    except Exception as error:  # a bug: one sentence, and an exit code no gate misreads
+        bug = scrub_credentials(f"{type(error).__name__}: {error}")
+        err.print(
+            Text("internal error: ", style="bold red")
+            + Text(f"{bug}. This is a bug in torch-hop-compat: please report it with the command.")
+        )
+        return int(ExitCode.INTERNAL)
     finally:
         gc.enable()
     return code

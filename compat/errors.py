@@ -22,6 +22,7 @@ class ExitCode(enum.IntEnum):
     CONFIG = 3  # a user-declared behaviour or [tool.compat] entry is invalid
     TARGET = 4  # a --target argument that cannot be applied
     ARTIFACT = 5  # the report folder cannot be written
+    INTERNAL = 70  # a bug of this tool (EX_SOFTWARE): never 1, which means "regressed"
 
 
 class CompatError(Exception):

@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from compat.__main__ import main
 from compat.artifacts import INDEX_NAME, report_folders
 
@@ -169,3 +171,20 @@ def test_an_at_mention_in_a_message_cannot_ping_anyone_from_report_md(tmp_path: 
     assert "@pytorch-bot" in markdown
     outside_code = re.sub(r"(`+)(?:(?!\1).)*\1", "", markdown)  # drop code spans
     assert "@" not in outside_code
+
+
+def test_a_bug_is_one_sentence_and_never_exit_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import compat.__main__ as cli
+
+    def broken(*_: object) -> None:
+        raise KeyError("https://bot:t0ken@pypi.example/simple")
+
+    monkeypatch.setattr(cli, "resolve_facts", broken)
+    junit = _inputs(tmp_path / "junit", 1)
+    err = io.StringIO()
+    code = main(["report", str(junit), "--out", str(tmp_path / "r")], io.StringIO(), err)
+    assert code == 70  # 1 would read as "regressed" to a diff gate
+    assert "Traceback" not in err.getvalue() and "t0ken" not in err.getvalue()
+    assert err.getvalue().startswith("internal error: KeyError: ")
