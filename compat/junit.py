@@ -47,55 +47,21 @@ from suites.signature import signature
 # HOP names seen in torch's hop_db and torch._ops._higher_order_ops (2.4-2.13).
 # Foreign test names are matched against the longest of these; the registered
 # HOPs of every suite file in the same report are added at load time.
-KNOWN_HOPS: frozenset[str] = frozenset(
-    {
-        "_export_tracepoint",
-        "aoti_call_delegate",
-        "associative_scan",
-        "auto_functionalize",
-        "auto_functionalized",
-        "auto_functionalized_v2",
-        "autograd_function_apply",
-        "call_torchbind",
-        "cond",
-        "custom_function_call",
-        "dynamo_bypassing_wrapper",
-        "executorch_call_delegate",
-        "flat_apply",
-        "flex_attention",
-        "flex_attention_backward",
-        "foreach_map",
-        "graphsafe_run_with_rng_state",
-        "hints_wrapper",
-        "inductor_compiled_code",
-        "inline_asm_elementwise",
-        "invoke_leaf_function",
-        "invoke_quant",
-        "invoke_quant_packed",
-        "invoke_subgraph",
-        "local_map_hop",
-        "map",
-        "map_impl",
-        "out_dtype",
-        "print",
-        "register_hook",
-        "run_and_save_rng_state",
-        "run_const_graph",
-        "run_dtensor_rng_op",
-        "run_with_rng_state",
-        "scan",
-        "strict_mode",
-        "tag_activation_checkpoint",
-        "trace_wrapped",
-        "while_loop",
-        "while_loop_stack_output",
-        "with_effects",
-        "wrap",
-        "wrap_activation_checkpoint",
-        "wrap_with_autocast",
-        "wrap_with_set_grad_enabled",
-    }
-)
+# fmt: off
+KNOWN_HOPS: frozenset[str] = frozenset({
+    "_export_tracepoint", "aoti_call_delegate", "associative_scan", "auto_functionalize",
+    "auto_functionalized", "auto_functionalized_v2", "autograd_function_apply", "call_torchbind",
+    "cond", "custom_function_call", "dynamo_bypassing_wrapper", "executorch_call_delegate",
+    "flat_apply", "flex_attention", "flex_attention_backward", "foreach_map",
+    "graphsafe_run_with_rng_state", "hints_wrapper", "inductor_compiled_code",
+    "inline_asm_elementwise", "invoke_leaf_function", "invoke_quant", "invoke_quant_packed",
+    "invoke_subgraph", "local_map_hop", "map", "map_impl", "out_dtype", "print", "register_hook",
+    "run_and_save_rng_state", "run_const_graph", "run_dtensor_rng_op", "run_with_rng_state",
+    "scan", "strict_mode", "tag_activation_checkpoint", "trace_wrapped", "while_loop",
+    "while_loop_stack_output", "with_effects", "wrap", "wrap_activation_checkpoint",
+    "wrap_with_autocast", "wrap_with_set_grad_enabled",
+})
+# fmt: on
 
 # pytest module names whose tests assert the built-in "expected" behaviours
 # (the seed wraps while_loop/serialize in assertRaisesRegex): there a pass
