@@ -120,14 +120,16 @@ def how_it_ended(status: int) -> str:
 
 
 def _lazily_imported(write: int) -> None:
-    """In a child: export a trivial module, then tell the parent what that imported."""
-    import torch
-
-    from suites.cases import module_of
+    """In a child: run one cond case in every mode, then tell the parent what that imported."""
+    from suites.body import run_unit
+    from suites.cases import CATALOG
+    from suites.schema import Device, Mode
 
     before = set(sys.modules)
+    # Every step a cell takes (export, decompositions, save/load, running the program):
+    # the modules each imports on first use are then imported once, in the parent.
     with contextlib.suppress(Exception):  # a torch that cannot export shows it in every cell
-        torch.export.export(module_of(lambda x: x + 1), (torch.ones(2),))
+        run_unit(CATALOG[0], tuple(Mode), Device.CPU)
     os.write(write, json.dumps(sorted(set(sys.modules) - before)).encode())
     os.close(write)
 
@@ -135,7 +137,7 @@ def _lazily_imported(write: int) -> None:
 def prewarm() -> int:
     """Import in this process what a first export imports lazily; how many modules.
 
-    The export itself runs in a throwaway child, since it is a tensor operation;
+    The exports run in a throwaway child, since they are tensor operations;
     importing runs no op. Without this every child would pay the first
     export's imports again (0.6 s per child on torch 2.13).
     """

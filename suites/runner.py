@@ -303,7 +303,12 @@ class _Pool:
     def _launch(self, unit: Unit) -> tuple[int, _Flight]:
         rid = next(self.ids)
         flight = _Flight(unit, self.logs / f"{rid}.log", time.monotonic(), list(unit))
-        request = {"id": rid, "run": [str(c) for c in unit], "log": str(flight.log)}
+        request = {
+            "id": rid,
+            "run": [str(c) for c in unit],
+            "log": str(flight.log),
+            "threads": _threads(self.session.config.jobs),
+        }
         self.session.worker().send(request)
         return rid, flight
 
@@ -361,6 +366,14 @@ class _Pool:
             _give_up(flight, results, Status.TIMEOUT, limit, detail, "; its worker was stopped")
         else:
             _give_up(flight, results, Status.CRASH, f"the interpreter died ({how})", detail)
+
+
+def _threads(jobs: int) -> int | None:
+    """torch threads per child: the CPUs shared by ``jobs`` children; None leaves torch's own."""
+    if jobs <= 1 or not hasattr(os, "sched_getaffinity"):
+        return None
+    # Children that each start one OpenMP thread per core would spin against each other.
+    return max(1, len(os.sched_getaffinity(0)) // jobs)
 
 
 def _kill(pid: int) -> None:
@@ -533,6 +546,10 @@ def _recheck(
     if not changed:
         return
     _say(progress, f"{len(changed)} cells changed since the previous run: running them again")
+    # In a fresh worker, not only a fresh child: some outcomes depend on the process's
+    # memory layout (2.6.0's associative_scan error text follows ASLR), which every
+    # child of one worker shares.
+    pool.session.discard(grace=10)
     again: dict[CellId, CellResult] = {}
     by_case: dict[str, list[CellId]] = {}
     for cell in sorted(changed):

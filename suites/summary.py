@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from suites.runner import RunOutcome
-from suites.schema import Mode, Status
+from suites.schema import Mode, Prop, Status
 
 MAX_LISTED = 25
 
@@ -26,6 +26,10 @@ def render_summary(outcome: RunOutcome, junit: str | None = None) -> str:
             if row:
                 counts = "".join(f"{sum(r.status is s for r in row):>9}" for s in statuses)
                 lines.append(f"{mode.value:<{width}}{counts}")
+    flaky = [r for r in results if r.prop(Prop.FLAKY) is not None]
+    if flaky:
+        lines.append(f"flaky ({len(flaky)}): two runs disagreed; see the 'flaky' property")
+        lines += [f"  {r.cell!s:<58} {r.prop(Prop.FLAKY)}"[:140] for r in flaky[:MAX_LISTED]]
     others = [r for r in results if r.status is not Status.PASS]
     if others:
         lines.append(f"not pass ({len(others)}):")

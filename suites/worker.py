@@ -7,8 +7,9 @@ Worker to parent, one JSON object per line on the worker's stdout:
 ``started`` (a child runs request ``id``, with its ``pid``), ``cell`` (one
 CellResult of request ``id``) and ``exit`` (the child of request ``id`` has
 ended, and ``how``). Parent to worker, on stdin: one
-``{"id": N, "run": [cell ids], "log": PATH}`` per unit (``suites.groups``);
-the child writes its stdout and stderr to ``log``. End of input ends the
+``{"id": N, "run": [cell ids], "log": PATH, "threads": N or null}`` per
+unit (``suites.groups``); the child writes its stdout and stderr to ``log``
+and uses ``threads`` torch threads. End of input ends the
 worker and its children. Whatever torch itself prints to stdout is moved to
 stderr, so the channel carries only these lines.
 
@@ -103,7 +104,12 @@ class _Children:
             raise RuntimeError(f"isolation does not hold: {unsafe}")
         rid = int(request["id"])
         cells = [CellId.parse(c) for c in request["run"]]
-        pid, fd = in_child(lambda write: _run_unit(self.cases, rid, cells, write), request["log"])
+        threads = request.get("threads")
+
+        def work(write: int) -> None:
+            _run_unit(self.cases, rid, cells, write, threads)
+
+        pid, fd = in_child(work, request["log"])
         self.by_fd[fd], self.partial[fd] = (rid, pid), b""
         _emit(self.channel, "started", id=rid, pid=pid)
 
@@ -131,10 +137,16 @@ class _Children:
             os.waitpid(pid, 0)
 
 
-def _run_unit(cases: dict[str, Case], rid: int, cells: list[CellId], write: int) -> None:
+def _run_unit(
+    cases: dict[str, Case], rid: int, cells: list[CellId], write: int, threads: int | None
+) -> None:
     """In a child: run one unit's cells, one ``cell`` line each, into ``write``."""
+    import torch
+
     from suites import body
 
+    if threads is not None:  # in the child: its pool is its own, created from here on
+        torch.set_num_threads(threads)
     leak = body.leaked_state()
     if leak is not None:  # the warm parent is never meant to hold any: isolation is broken
         raise RuntimeError(f"the forked child starts with {leak}")
