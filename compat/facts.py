@@ -4,7 +4,8 @@ Pure: a ``Report`` in, ``Facts`` out. Statuses fall into three groups:
 passing (pass, xpass), not measured (skip, env-error: nothing ran, so
 nothing changed) and the rest, failing. "since" and changes follow each
 build family's versions (cu124 and cu128 are both cuda); targets that could
-not be installed (env-error) take no part in them.
+not be installed (env-error) take no part in them, and neither does a flaky
+cell (two runs of it disagreed) in a change.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from compat.model import (
     Verdict,
 )
 from suites.behaviours import Behaviour
-from suites.schema import Status
+from suites.schema import Prop, Status
 
 PASSING = frozenset({Status.PASS, Status.XPASS})
 NOT_MEASURED = frozenset({Status.SKIP, Status.ENV_ERROR})
@@ -72,6 +73,11 @@ def build_families(targets: Sequence[TargetInfo]) -> dict[str, list[str]]:
     }
 
 
+def is_flaky(cell: Cell) -> bool:
+    """Whether two runs of this cell disagreed (the suite's ``flaky`` property)."""
+    return any(key == Prop.FLAKY for key, _ in cell.properties)
+
+
 def _statuses(row: Row) -> dict[str, Status]:
     return {cell.target: cell.status for cell in row.cells}
 
@@ -104,16 +110,20 @@ def resolve_changes(
 
     A target without a result for the row, or where it did not run (skip),
     says nothing about it: the comparison looks past it to the next one.
-    Regressions first, then by the newer target's column.
+    A flaky cell is not trusted: no transition to or from it counts. Regressions
+    first, then by the newer target's column.
     """
     out: list[Change] = []
     for row in rows:
         status = _statuses(row)
+        flaky = {cell.target for cell in row.cells if is_flaky(cell)}
         for family, ids in families.items():
             measured = [
                 (t, status[t]) for t in ids if t in status and status[t] not in NOT_MEASURED
             ]
             for (before, old), (after, new) in itertools.pairwise(measured):
+                if before in flaky or after in flaky:
+                    continue
                 if old in PASSING and new in FAILING:
                     kind = ChangeKind.REGRESSION
                 elif old in FAILING and new in PASSING:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 
+from compat.facts import is_flaky
 from compat.layout import (
     MODE_MEANING,
     NO_RESULT,
@@ -24,6 +25,8 @@ from suites.schema import Status, SuiteProp
 
 MAX_SIGNATURES = 10
 MAX_CELLS_LISTED = 5
+# After a cell's symbol: two runs of the cell disagreed.
+FLAKY_MARK = "🎲"
 
 
 # --- Markdown text -----------------------------------------------------------
@@ -79,7 +82,7 @@ def _capped(items: Sequence[str], limit: int = MAX_CELLS_LISTED) -> str:
 
 def _symbol(cell: Cell | None, target: TargetInfo) -> str:
     if cell is not None:
-        return STATUS_STYLE[cell.status].symbol
+        return STATUS_STYLE[cell.status].symbol + (FLAKY_MARK if is_flaky(cell) else "")
     if target.env_error is not None:
         return STATUS_STYLE[Status.ENV_ERROR].symbol
     return NO_RESULT.symbol
@@ -130,10 +133,10 @@ def _problem(t: TargetInfo) -> str:
     return ""
 
 
-def _legend(_report: Report, _facts: Facts) -> list[str]:
+def _legend(report: Report, _facts: Facts) -> list[str]:
     items = [f"{STATUS_STYLE[s].symbol} {s} ({STATUS_STYLE[s].meaning})" for s in Status]
     items.append(f"{NO_RESULT.symbol} {NO_RESULT.meaning}")
-    return [
+    lines = [
         "## Legend",
         "",
         " · ".join(items),
@@ -142,6 +145,13 @@ def _legend(_report: Report, _facts: Facts) -> list[str]:
         "(pass or xpass) in every newer version; never: not passing in the newest.",
         "",
     ]
+    if any(is_flaky(cell) for cell in report.cells):
+        lines += [
+            f"{FLAKY_MARK} after a symbol: flaky, two runs of the cell disagreed (both outcomes "
+            "are in its `flaky` property); it counts as neither a regression nor a fix.",
+            "",
+        ]
+    return lines
 
 
 def _matrices(report: Report, facts: Facts) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from suites.runner import RunConfig, SuiteError, describe, run
@@ -13,6 +14,16 @@ from suites.summary import render_summary
 from suites.worker import WorkerConfig
 
 EXIT_INTERRUPTED = 130
+# The default of --jobs: nox's matrix sets it to share the CPUs between targets run at once.
+JOBS_ENV = "HOP_SUITE_JOBS"
+
+
+def default_jobs(env: Mapping[str, str]) -> int:
+    """``HOP_SUITE_JOBS`` when set, else the CPUs this process may use."""
+    text = env.get(JOBS_ENV, "").strip()
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,8 +65,29 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=300.0,
         metavar="SECONDS",
-        help="time limit per case; past it the case's cells are 'timeout' (default: 300)",
+        help="time limit per child (one case's aot, shared pre_dispatch/retrace/serialize, or "
+        "non_strict cells); past it their unfinished cells are 'timeout' (default: 300)",
     )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help=f"children at once, each one case's unit (default: ${JOBS_ENV}, else the CPUs usable)",
+    )
+    p.add_argument(
+        "--shuffle",
+        type=int,
+        metavar="SEED",
+        help="run the units in a random order drawn from SEED (the results must not change)",
+    )
+    p.add_argument(
+        "--previous",
+        type=Path,
+        metavar="JUNIT",
+        help="an earlier run of this torch: cells whose outcome changed run again, and where "
+        "the two runs disagree are marked flaky (default: the --junit file, if it exists)",
+    )
+    p.add_argument("--no-recheck", action="store_true", help="run no cell again")
     p.add_argument("--target", help="the target id, written as the suite property 'target'")
     p.add_argument("--list", action="store_true", help="print the cells it would run, run nothing")
     return p
@@ -68,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--junit is required (or use --list)")
     if args.timeout <= 0:
         parser.error(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
+    if args.jobs is not None and args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, not {args.jobs}")
     worker = WorkerConfig(
         sources=tuple(Source(s) for s in args.source) or tuple(Source),
         hops=tuple(args.hop),
@@ -75,7 +109,15 @@ def main(argv: list[str] | None = None) -> int:
         devices=tuple(Device(d) for d in args.device) or None,
         target=args.target,
     )
-    config = RunConfig(worker=worker, junit=args.junit, timeout=args.timeout, env=dict(os.environ))
+    config = RunConfig(
+        worker=worker,
+        junit=args.junit,
+        timeout=args.timeout,
+        env=dict(os.environ),
+        jobs=args.jobs or default_jobs(os.environ),
+        shuffle=args.shuffle,
+        previous=None if args.no_recheck else args.previous or args.junit,
+    )
     try:
         if args.list:
             return _print_plan(config)

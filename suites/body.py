@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from suites import modes
 from suites.behaviours import resolve_status
-from suites.cases import Case, module_of
+from suites.cases import Case
+from suites.groups import SHARED_EXPORT
 from suites.results import CellResult, make_result
 from suites.schema import Device, Mode, Prop, Status
 from suites.scrub import scrub_credentials
@@ -73,45 +76,121 @@ def leaked_state() -> str | None:
     return None
 
 
-def warm_up() -> None:
-    """Export a trivial module once, so the first case's time is its own, not dynamo's imports."""
-    with contextlib.suppress(Exception):  # a torch that cannot export shows it in every cell
-        torch.export.export(module_of(lambda x: x + 1), (torch.ones(2),))
-    _reset_torch()
+@dataclass
+class _Tally:
+    """One cell's outcome while its samples run (private and mutable: filled step by step)."""
+
+    notes: modes.Notes
+    samples: int = 0
+    seconds: float = 0.0
+    mismatch: str | None = None
+    error: Exception | None = None
+    step: str = ""
+
+    @property
+    def open(self) -> bool:
+        return self.error is None and self.mismatch is None
+
+    def fail(self, step: str, error: Exception) -> None:
+        self.step, self.error = step, error
 
 
 def run_cell(case: Case, mode: Mode, device: Device) -> CellResult:
     """Export ``case`` in ``mode`` on ``device``, run eager and exported, compare."""
-    cell = case.cell(mode, device)
-    start = time.perf_counter()
-    notes: dict[str, str] = {Prop.EXPECTATION: case.expectation(mode, device)}
-    reason = case.available() or modes.missing_reason(mode)
-    if reason is not None:
-        return make_result(cell, Status.MISSING, 0.0, {**notes, Prop.REASON: reason}, reason)
+    return run_unit(case, (mode,), device)[0]
 
-    samples_run = 0
-    mismatch: str | None = None
-    error: BaseException | None = None
+
+def run_unit(case: Case, unit: Sequence[Mode], device: Device) -> list[CellResult]:
+    """The cells of ``case`` in the modes of one unit (suites.groups), one result per mode."""
+    missing: dict[Mode, CellResult] = {}
+    tallies: dict[Mode, _Tally] = {}
+    for mode in unit:
+        notes = {Prop.EXPECTATION.value: case.expectation(mode, device)}
+        reason = case.available() or modes.missing_reason(mode)
+        if reason is None:
+            tallies[mode] = _Tally(notes)
+        else:
+            props = {**notes, Prop.REASON: reason}
+            missing[mode] = make_result(case.cell(mode, device), Status.MISSING, 0.0, props, reason)
+    if tallies:
+        _run_samples(case, device, tallies)
+    return [missing[m] if m in missing else _result(case, m, device, tallies[m]) for m in unit]
+
+
+def _run_samples(case: Case, device: Device, tallies: dict[Mode, _Tally]) -> None:
+    """Build ``case`` once, then derive, run and compare every open mode, sample by sample."""
+    start = time.perf_counter()
     try:
         _reset_torch()
         module, samples = case.build(device.value)
-        for sample in samples:
-            kwargs = dict(sample.kwargs)
-            ep = modes.EXPORTERS[mode](module, sample.args, kwargs, notes)
-            mismatch = modes.run_and_compare(module, ep, sample.args, kwargs)
-            samples_run += 1
-            if mismatch is not None:
-                break
-    except Exception as exc:  # a HOP that fails to export is a result, not an error
-        error = exc
-    seconds = time.perf_counter() - start
-    notes[Prop.SAMPLES] = str(samples_run)
+    except Exception as exc:  # a case that cannot be built fails in every mode it was asked for
+        for tally in tallies.values():
+            tally.fail("build", exc)
+        return
+    finally:
+        for tally in tallies.values():
+            tally.seconds += time.perf_counter() - start
+    for sample in samples:
+        live = [m for m, t in tallies.items() if t.open]
+        if not live:
+            break
+        kwargs = dict(sample.kwargs)
+        notes = {m: tallies[m].notes for m in live}
+        for mode, derived in _derive(live, module, sample.args, kwargs, notes).items():
+            _compare(tallies[mode], derived, module, sample.args, kwargs)
 
+
+def _derive(
+    live: Sequence[Mode],
+    module: torch.nn.Module,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    notes: dict[Mode, modes.Notes],
+) -> dict[Mode, modes.Derived]:
+    """Each live mode's program for one sample: the shared modes from one export."""
+    out = modes.derive_shared([m for m in live if m in SHARED_EXPORT], module, args, kwargs, notes)
+    for mode in (m for m in live if m not in SHARED_EXPORT):
+        start = time.perf_counter()
+        try:
+            program = modes.EXPORTERS[mode](module, args, kwargs, notes[mode])
+            out[mode] = modes.Derived(program, seconds=time.perf_counter() - start)
+        except Exception as exc:  # a HOP that fails to export is a result, not an error
+            out[mode] = modes.Derived(None, "export", exc, time.perf_counter() - start)
+    return {m: out[m] for m in live}
+
+
+def _compare(
+    tally: _Tally,
+    derived: modes.Derived,
+    module: torch.nn.Module,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> None:
+    """Run eager and the derived program of one sample; note the outcome in ``tally``."""
+    tally.seconds += derived.seconds
+    if derived.error is not None:
+        tally.fail(derived.step, derived.error)
+        return
+    start = time.perf_counter()
+    try:
+        tally.mismatch = modes.run_and_compare(module, derived.program, args, kwargs)
+        tally.samples += 1
+    except Exception as exc:
+        tally.fail("run", exc)
+    tally.seconds += time.perf_counter() - start
+
+
+def _result(case: Case, mode: Mode, device: Device, tally: _Tally) -> CellResult:
+    """The CellResult of one measured cell: status, behaviours, error signature."""
+    notes = tally.notes
+    notes[Prop.SAMPLES] = str(tally.samples)
+    error, mismatch = tally.error, tally.mismatch
     if error is not None:
         # Scrubbed whole: every cut below (first lines, signature, traceback end) may split a URL.
         raw, error_type = Status.ERROR, qualified_name(type(error))
         full = scrub_credentials(str(error))
         detail = _traceback_end(scrub_credentials("".join(traceback.format_exception(error))))
+        notes[Prop.STEP] = tally.step
     elif mismatch is not None:
         raw, error_type, full = Status.FAIL, "AssertionError", scrub_credentials(mismatch)
         detail = _traceback_end(full)
@@ -126,4 +205,4 @@ def run_cell(case: Case, mode: Mode, device: Device) -> CellResult:
         notes[Prop.ERROR_MESSAGE] = first_lines(full)
         notes[Prop.SIGNATURE] = message
     notes[Prop.BEHAVIOURS] = ",".join(behaviours)
-    return make_result(cell, status, seconds, notes, message, detail)
+    return make_result(case.cell(mode, device), status, tally.seconds, notes, message, detail)

@@ -10,6 +10,9 @@ all others, only when the environment has ``HOP_SUITE_PLANTED=1``:
 crash and go on) and ``_planted_hang.sleep`` never returns (the runner must
 time it out). With ``HOP_SUITE_PLANTED_FIFO=<path of a FIFO>`` the hang
 first writes a line to that FIFO, so a test can act once it has begun.
+With ``HOP_SUITE_PLANTED_FLAKY=<path of a file>`` one more row,
+``_planted_flaky.alternate``, comes first: it counts its builds in that file
+and fails every second one (the runner must mark it flaky).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -29,6 +33,7 @@ from suites.schema import CellId, Device, Mode, Source
 
 PLANTED_ENV = "HOP_SUITE_PLANTED"
 PLANTED_FIFO_ENV = "HOP_SUITE_PLANTED_FIFO"
+PLANTED_FLAKY_ENV = "HOP_SUITE_PLANTED_FLAKY"
 CUSTOM_OP_NAMESPACE = "hop_compat"
 
 
@@ -411,6 +416,15 @@ CATALOG: tuple[Case, ...] = (
 )
 
 
+def build_planted_flaky(device: str, counter: str) -> Built:
+    path = Path(counter)
+    builds = int(path.read_text() or "0") if path.exists() else 0
+    path.write_text(str(builds + 1))
+    if builds % 2:
+        raise RuntimeError("this build fails every second time")
+    return module_of(lambda x: x + 1), (Sample((torch.ones(2, device=device),)),)
+
+
 def planted(env: Mapping[str, str]) -> tuple[Case, ...]:
     """The planted rows; the hang announces itself on ``HOP_SUITE_PLANTED_FIFO`` when set."""
     hang = functools.partial(build_planted_hang, fifo=env.get(PLANTED_FIFO_ENV))
@@ -426,4 +440,7 @@ PLANTED = planted({})
 def load_catalog(env: Mapping[str, str]) -> tuple[Case, ...]:
     """The catalogue rows, after the planted ones when ``HOP_SUITE_PLANTED=1``."""
     # Planted rows go first, so a test sees real cases run after the hang and the crash.
-    return (planted(env) if env.get(PLANTED_ENV) == "1" else ()) + CATALOG
+    counter = env.get(PLANTED_FLAKY_ENV)
+    flaky = functools.partial(build_planted_flaky, counter=counter) if counter else None
+    first = (Case("_planted_flaky", "alternate", flaky),) if flaky else ()
+    return first + (planted(env) if env.get(PLANTED_ENV) == "1" else ()) + CATALOG

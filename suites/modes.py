@@ -4,6 +4,25 @@ An exporter takes ``(module, args, kwargs, notes)`` and returns an
 ExportedProgram; what it learns on the way (the strictness it used, the
 while_loop carried-input container) goes into ``notes`` as cell properties,
 before anything can raise.
+
+Three modes are one chain of steps, so a case exports once for all three
+(``derive_shared``), never three times:
+
+    pre_dispatch = export(pre_dispatch=True)                 step "pre_dispatch export"
+    retrace      = pre_dispatch.run_decompositions()          step "run_decompositions"
+    serialize    = torch.export.load(torch.export.save(retrace))   step "save/load"
+
+Each mode still gets its own outcome: its program is run and compared on its
+own (step "run"), so a mismatch or an error there is that mode's alone. An
+error in a shared step is the outcome of every mode that needed the step,
+with the step named in the ``step`` property. Sharing measures the same as
+exporting three times because no step changes what it starts from:
+``run_decompositions`` returns a new ExportedProgram (it retraces
+``ep.module()``; the input's graph is left as it was, which a test checks)
+and ``save`` only reads its program. All steps of one sample run before any
+program is run, so each program is derived exactly as a fresh export chain
+would derive it. aot and non_strict call ``torch.export.export`` with other
+arguments, so they share nothing and export on their own.
 """
 
 from __future__ import annotations
@@ -11,13 +30,16 @@ from __future__ import annotations
 import copy
 import inspect
 import io
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.utils._pytree as pytree
 
 from suites.cases import resolve_entry
+from suites.groups import SHARED_EXPORT
 from suites.schema import Mode, Prop
 
 Notes = dict[str, str]
@@ -75,7 +97,11 @@ def export_retrace(
 def export_serialize(
     module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], notes: Notes
 ) -> Any:
-    ep = export_retrace(module, args, kwargs, notes)
+    return round_trip(export_retrace(module, args, kwargs, notes), notes)
+
+
+def round_trip(ep: Any, notes: Notes) -> Any:
+    """``ep`` through ``torch.export.save`` and ``load``, noting while_loop's carried inputs."""
     _note_carried(ep, Prop.CARRIED_BEFORE, notes)
     buffer = io.BytesIO()
     torch.export.save(ep, buffer)
@@ -99,6 +125,71 @@ EXPORTERS: dict[Mode, Exporter] = {
     Mode.SERIALIZE: export_serialize,
     Mode.NON_STRICT: export_non_strict,
 }
+
+
+@dataclass(frozen=True)
+class Derived:
+    """One mode's program for one sample, or the step that failed; ``seconds`` its steps took."""
+
+    program: Any = None
+    step: str = ""  # the step that raised, when ``error`` is set
+    error: Exception | None = None
+    seconds: float = 0.0
+
+
+# (step, the shared modes that need it), in the order they run.
+SHARED_STEPS: tuple[tuple[str, tuple[Mode, ...]], ...] = (
+    ("pre_dispatch export", SHARED_EXPORT),
+    ("run_decompositions", (Mode.RETRACE, Mode.SERIALIZE)),
+    ("save/load", (Mode.SERIALIZE,)),
+)
+
+
+def derive_shared(
+    wanted: Sequence[Mode],
+    module: torch.nn.Module,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    notes: dict[Mode, Notes],
+) -> dict[Mode, Derived]:
+    """The shared modes in ``wanted`` from one pre-dispatch export (see the module docstring)."""
+    out: dict[Mode, Derived] = {}
+    program: Any = None
+    spent = 0.0
+    for step, needed_by in SHARED_STEPS:
+        needing = [m for m in needed_by if m in wanted]
+        if not needing:
+            break
+        shared: Notes = {}
+        start = time.perf_counter()
+        try:
+            program = _step(step, program, module, args, kwargs, shared)
+        except Exception as exc:  # the outcome of every mode that needed this step
+            failed = Derived(None, step, exc, spent + time.perf_counter() - start)
+            out.update((m, failed) for m in needing)
+            break
+        finally:
+            for mode in needing:
+                notes[mode].update(shared)
+        spent += time.perf_counter() - start
+        if needed_by[0] in wanted:  # the mode this step completes
+            out[needed_by[0]] = Derived(program, seconds=spent)
+    return out
+
+
+def _step(
+    step: str,
+    program: Any,
+    module: torch.nn.Module,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    notes: Notes,
+) -> Any:
+    if step == "pre_dispatch export":
+        return export_pre_dispatch(module, args, kwargs, notes)
+    if step == "run_decompositions":
+        return program.run_decompositions()
+    return round_trip(program, notes)
 
 
 def missing_reason(mode: Mode) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from suites.junit_xml import Testcase
@@ -26,6 +26,11 @@ class CellResult:
     def prop(self, key: str) -> str | None:
         """The value of one property, or None."""
         return dict(self.properties).get(key)
+
+    def with_property(self, key: str, value: str) -> CellResult:
+        """This result with one more property (or one replaced)."""
+        props = {**dict(self.properties), str(key): value}
+        return replace(self, properties=_in_order(props))
 
     def testcase(self) -> Testcase:
         """This cell as a JUnit testcase, named so that ``CellId.from_junit`` reads it back."""
@@ -81,5 +86,8 @@ def make_result(
         **{str(k): v for k, v in (properties or {}).items() if v != ""},
         Prop.STATUS.value: status.value,
     }
-    ordered = tuple(sorted(props.items(), key=lambda kv: _PROP_ORDER.get(kv[0], len(_PROP_ORDER))))
-    return CellResult(cell, status, seconds, ordered, message, detail)
+    return CellResult(cell, status, seconds, _in_order(props), message, detail)
+
+
+def _in_order(props: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(props.items(), key=lambda kv: _PROP_ORDER.get(kv[0], len(_PROP_ORDER))))

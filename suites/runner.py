@@ -1,33 +1,40 @@
-"""The parent process: drives a torch worker case by case, survives hangs and crashes.
+"""The parent process: hands units of cells to a torch worker, survives hangs and crashes.
 
 Standard library only; torch lives in the worker (``suites.worker``), which
-is started once and reused, so torch is imported once per worker, not per
-case. A case that runs past its time limit has its worker killed and its
-unfinished cells marked ``timeout``; a worker that dies marks them
-``crash``; a worker that reports leaked global state is replaced. Either
-way a fresh worker takes the next case. The JUnit file is rewritten
-atomically after every case, and once more on Ctrl-C or SIGTERM with the
-``interrupted`` suite property.
+imports it once and forks a fresh child for every unit (the cells of one
+case and device that share an export, ``suites.groups``), up to ``jobs``
+children at once. A unit that runs past its time limit has its child
+killed and its unfinished cells marked ``timeout``; a child that dies marks
+them ``crash``; either way only that unit's cells pay. Units run in plan
+order, or shuffled with a seed; the results never depend on it. Cells whose
+outcome differs from the previous run's JUnit run once more in a fresh
+child, and where the two runs disagree the cell is marked ``flaky``. The
+JUnit file is rewritten atomically after every unit, and once more on
+Ctrl-C or SIGTERM with the ``interrupted`` suite property.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import queue
+import random
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from suites.groups import Unit, units
 from suites.junit_xml import Testsuite, junit_document, suite_name, write_junit
+from suites.previous import load_outcomes, outcome
 from suites.results import CellResult, make_result
 from suites.schema import CellId, Prop, Status, SuiteProp
 from suites.scrub import scrub_credentials
@@ -61,10 +68,13 @@ class RunConfig:
 
     worker: WorkerConfig
     junit: Path | None = None
-    timeout: float = 300.0  # per case, seconds
+    timeout: float = 300.0  # per unit (one child), seconds
     startup_timeout: float = 900.0  # importing torch and hop_db, seconds
     python: str = sys.executable
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    jobs: int = 1  # children at once
+    shuffle: int | None = None  # seed of the unit order; None: plan order
+    previous: Path | None = None  # an earlier JUnit of this target: changed cells run again
 
 
 @dataclass(frozen=True)
@@ -134,13 +144,6 @@ class _Worker:
             with contextlib.suppress(ValueError):
                 return f"signal {signal.Signals(-code).name}"
         return f"exit code {code}"
-
-    def dump_stacks(self) -> None:
-        """Ask a hung worker for its Python stacks (into the log), where signals allow."""
-        if hasattr(signal, "SIGUSR1") and self.proc.poll() is None:
-            with contextlib.suppress(OSError):
-                os.kill(self.proc.pid, signal.SIGUSR1)
-                time.sleep(1.0)
 
     def stop(self, grace: float = 0.0) -> None:
         """End the worker: close its input, wait ``grace`` seconds, then kill its group."""
@@ -219,7 +222,7 @@ def describe(config: RunConfig) -> tuple[dict[str, str], Plan]:
 
 
 class _Session:
-    """The current worker of a run: replaced whenever it cannot take the next cell."""
+    """The current worker of a run: replaced whenever it dies."""
 
     def __init__(self, config: RunConfig, log: Path) -> None:
         self.config, self.log = config, log
@@ -230,14 +233,15 @@ class _Session:
         self.proc, hello = _start(self.config, replace(self.config.worker, describe=True), self.log)
         return hello
 
-    def worker(self, restart: WorkerConfig) -> _Worker:
-        """The current worker, or a fresh one started with ``restart``."""
+    def worker(self) -> _Worker:
+        """The current worker, or a fresh one that loads what the first did."""
         if self.proc is None:
-            self.proc, _ = _start(self.config, restart, self.log)
+            worker = replace(self.config.worker, describe=False)
+            self.proc, _ = _start(self.config, worker, self.log)
         return self.proc
 
     def discard(self, grace: float = 0.0) -> None:
-        """Stop the current worker; the next ``worker()`` starts a fresh one."""
+        """Stop the current worker and its children; the next ``worker()`` starts a fresh one."""
         if self.proc is not None:
             self.proc.stop(grace)
             self.proc = None
@@ -252,7 +256,7 @@ def _mark(
     rest: str,
     detail: str,
 ) -> None:
-    """Give every pending cell of a case that cannot go on ``status``; the first gets the story."""
+    """Give every pending cell of a unit that cannot go on ``status``; the first gets the story."""
     for i, cell in enumerate(pending):
         reason = first if i == 0 else rest
         props = {Prop.REASON.value: reason}
@@ -262,63 +266,138 @@ def _mark(
             results[cell] = make_result(cell, status, 0.0, props, reason)
 
 
-def _run_case(
-    session: _Session,
-    cells: tuple[CellId, ...],
-    restart: WorkerConfig,
+@dataclass
+class _Flight:
+    """One unit in a child: what it still owes (private and mutable: filled by events)."""
+
+    unit: Unit
+    log: Path
+    started: float
+    pending: list[CellId]
+    pid: int | None = None
+    killed: bool = False
+
+
+class _Pool:
+    """Runs units in up to ``jobs`` children of the session's worker at once."""
+
+    def __init__(self, session: _Session, logs: Path) -> None:
+        self.session, self.logs = session, logs
+        self.ids = itertools.count()
+
+    def run(
+        self,
+        todo: list[Unit],
+        results: dict[CellId, CellResult],
+        done: Callable[[Unit], None] = lambda unit: None,
+    ) -> None:
+        """Run every unit of ``todo`` into ``results``; ``done`` after each."""
+        jobs = max(1, self.session.config.jobs)
+        flights: dict[int, _Flight] = {}
+        while todo or flights:
+            while todo and len(flights) < jobs:
+                rid, flight = self._launch(todo.pop(0))
+                flights[rid] = flight
+            for flight in self._advance(flights, results):
+                done(flight.unit)
+
+    def _launch(self, unit: Unit) -> tuple[int, _Flight]:
+        rid = next(self.ids)
+        flight = _Flight(unit, self.logs / f"{rid}.log", time.monotonic(), list(unit))
+        request = {
+            "id": rid,
+            "run": [str(c) for c in unit],
+            "log": str(flight.log),
+            "threads": _threads(self.session.config.jobs),
+        }
+        self.session.worker().send(request)
+        return rid, flight
+
+    def _advance(
+        self, flights: dict[int, _Flight], results: dict[CellId, CellResult]
+    ) -> list[_Flight]:
+        """Wait for the next event; the flights it finished."""
+        timeout = self.session.config.timeout
+        wait = min(f.started + timeout for f in flights.values()) - time.monotonic()
+        proc = self.session.worker()
+        try:
+            event = proc.next_event(wait)
+        except queue.Empty:
+            self._stop_overdue(flights)
+            return []
+        if event is None:  # the worker itself died, and its children with it
+            why = proc.death()
+            self.session.discard()
+            for flight in flights.values():
+                _give_up(flight, results, Status.CRASH, f"the worker died ({why})", "")
+            finished = list(flights.values())
+            flights.clear()
+            return finished
+        flight = flights[int(event["id"])]
+        if event["event"] == "started":
+            flight.pid = int(event["pid"])
+        elif event["event"] == "cell":
+            result = CellResult.from_json(event["result"])
+            results[result.cell] = result
+            flight.pending.remove(result.cell)
+        elif event["event"] == "exit":
+            del flights[int(event["id"])]
+            self._finish(flight, event["how"], results)
+            return [flight]
+        return []
+
+    def _stop_overdue(self, flights: dict[int, _Flight]) -> None:
+        """Kill the child of every unit past its time limit, after asking for its stacks."""
+        limit = self.session.config.timeout
+        for flight in flights.values():
+            if flight.pid is None or flight.killed:
+                continue
+            if time.monotonic() - flight.started >= limit:
+                _kill(flight.pid)
+                flight.killed = True
+
+    def _finish(self, flight: _Flight, how: str, results: dict[CellId, CellResult]) -> None:
+        """Mark what a child left undone: timeout when it was stopped, else crash."""
+        detail = _log_tail(flight.log, 0) if flight.log.exists() else ""
+        flight.log.unlink(missing_ok=True)
+        if not flight.pending:
+            return
+        if flight.killed:
+            limit = f"the case ran past its {self.session.config.timeout:g} s limit"
+            _give_up(flight, results, Status.TIMEOUT, limit, detail, "; its worker was stopped")
+        else:
+            _give_up(flight, results, Status.CRASH, f"the interpreter died ({how})", detail)
+
+
+def _threads(jobs: int) -> int | None:
+    """torch threads per child: the CPUs shared by ``jobs`` children; None leaves torch's own."""
+    if jobs <= 1 or not hasattr(os, "sched_getaffinity"):
+        return None
+    # Children that each start one OpenMP thread per core would spin against each other.
+    return max(1, len(os.sched_getaffinity(0)) // jobs)
+
+
+def _kill(pid: int) -> None:
+    """Ask a hung child for its Python stacks (into its log), then kill it."""
+    with contextlib.suppress(OSError):
+        if hasattr(signal, "SIGUSR1"):
+            os.kill(pid, signal.SIGUSR1)
+            time.sleep(1.0)
+        os.kill(pid, signal.SIGKILL)
+
+
+def _give_up(
+    flight: _Flight,
     results: dict[CellId, CellResult],
+    status: Status,
+    what: str,
+    detail: str,
+    more: str = "",
 ) -> None:
-    """Run one case's cells in the session's worker, replacing it when it cannot go on."""
-    config, log = session.config, session.log
-    pending = list(cells)
-    budget = config.timeout
-    while pending:
-        proc = session.worker(restart)
-        offset, started = _log_size(log), time.monotonic()
-        last = started
-        proc.send({"run": [str(c) for c in pending]})
-        while True:
-            try:
-                event = proc.next_event(budget - (time.monotonic() - started))
-            except queue.Empty:
-                proc.dump_stacks()
-                session.discard()
-                limit = f"the case ran past its {config.timeout:g} s limit"
-                _mark(
-                    results,
-                    pending,
-                    Status.TIMEOUT,
-                    time.monotonic() - last,
-                    f"{limit} in this cell; its worker was stopped",
-                    f"not run: {limit} in {pending[0].name}",
-                    _log_tail(log, offset),
-                )
-                return
-            if event is None:
-                why = proc.death()
-                session.discard()
-                _mark(
-                    results,
-                    pending,
-                    Status.CRASH,
-                    time.monotonic() - last,
-                    f"the interpreter died ({why}) in this cell",
-                    f"not run: the interpreter died ({why}) in {pending[0].name}",
-                    _log_tail(log, offset),
-                )
-                return
-            if event["event"] == "cell":
-                result = CellResult.from_json(event["result"])
-                results[result.cell] = result
-                pending.remove(result.cell)
-                last = time.monotonic()
-            elif event["event"] == "done":
-                return
-            elif event["event"] == "leaked":
-                # The rest of the case gets a clean interpreter, and the rest of its budget.
-                session.discard(grace=10)
-                budget -= time.monotonic() - started
-                break
+    pending = flight.pending
+    if pending:
+        first, rest = f"{what} in this cell{more}", f"not run: {what} in {pending[0].name}"
+        _mark(results, pending, status, time.monotonic() - flight.started, first, rest, detail)
 
 
 @contextlib.contextmanager
@@ -361,7 +440,7 @@ def _write(config: RunConfig, outcome: RunOutcome) -> None:
 
 
 def run(config: RunConfig, progress: TextIO = sys.stderr) -> RunOutcome:
-    """Run every planned cell; write the JUnit after each case and at the end."""
+    """Run every planned cell; write the JUnit after each unit and at the end."""
     started = time.monotonic()
     properties: dict[str, str] = {}
     plan: Plan = ()
@@ -373,20 +452,13 @@ def run(config: RunConfig, progress: TextIO = sys.stderr) -> RunOutcome:
         try:
             hello = session.hello()
             properties, plan = dict(hello["properties"]), _plan(hello)
-            devices = tuple(dict.fromkeys(c.device for _, cells in plan for c in cells))
+            previous = load_outcomes(config.previous, properties.get("torch_version", ""))
             _say(progress, f"{sum(len(c) for _, c in plan)} cells in {len(plan)} cases")
-            for index, (case, cells) in enumerate(plan):
-                case_started = time.monotonic()
-                # A replacement worker loads only the sources still ahead (hop_db costs seconds).
-                sources = tuple(dict.fromkeys(c.source for _, cs in plan[index:] for c in cs))
-                restart = replace(config.worker, sources=sources, devices=devices, describe=False)
-                _run_case(session, cells, restart, results)
-                # Until the final write says otherwise, the file calls itself incomplete:
-                # a run killed from outside (OOM, SIGKILL) leaves a file that says so.
-                done = sum(len(cs) for _, cs in plan[: index + 1])
-                unfinished = f"incomplete: {done} of {sum(len(cs) for _, cs in plan)} cells run"
-                _write(config, _outcome(config, properties, plan, results, started, unfinished))
-                _say(progress, _case_line(index + 1, len(plan), case, cells, results, case_started))
+            with _unit_logs() as logs:
+                pool = _Pool(session, logs)
+                track = _Progress(config, progress, properties, plan, results, started)
+                pool.run(_ordered(plan, config.shuffle), results, track.unit_done)
+                _recheck(pool, previous, results, progress)
         except KeyboardInterrupt as exc:
             interrupted = "SIGTERM" if isinstance(exc, Terminated) else "KeyboardInterrupt"
         except SuiteError as exc:
@@ -402,6 +474,98 @@ def run(config: RunConfig, progress: TextIO = sys.stderr) -> RunOutcome:
     return outcome
 
 
+@contextlib.contextmanager
+def _unit_logs() -> Iterator[Path]:
+    """A scratch folder for each child's stdout and stderr, read back for crash details."""
+    with tempfile.TemporaryDirectory(prefix="hop-suite-units-") as name:
+        yield Path(name)
+
+
+def _ordered(plan: Plan, seed: int | None) -> list[Unit]:
+    """Every unit of the plan, in plan order or shuffled by ``seed``."""
+    todo = [unit for _, cells in plan for unit in units(cells)]
+    if seed is not None:
+        random.Random(seed).shuffle(todo)
+    return todo
+
+
+class _Progress:
+    """After each unit: the JUnit rewritten; after a case's last unit, its progress line."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        stream: TextIO,
+        properties: Mapping[str, str],
+        plan: Plan,
+        results: Mapping[CellId, CellResult],
+        started: float,
+    ) -> None:
+        self.config, self.stream, self.properties = config, stream, properties
+        self.plan, self.results, self.started = plan, results, started
+        self.cells = {case: cells for case, cells in plan}
+        self.left = {case: len(units(cells)) for case, cells in plan}
+        self.first: dict[str, float] = {}
+        self.cases_done = 0
+
+    def unit_done(self, unit: Unit) -> None:
+        total = sum(len(cs) for _, cs in self.plan)
+        # Until the final write says otherwise, the file calls itself incomplete:
+        # a run killed from outside (OOM, SIGKILL) leaves a file that says so.
+        unfinished = f"incomplete: {len(self.results)} of {total} cells run"
+        outcome = _outcome(
+            self.config, self.properties, self.plan, self.results, self.started, unfinished
+        )
+        _write(self.config, outcome)
+        case = unit[0].case
+        self.left[case] -= 1
+        if self.left[case] == 0:
+            self.cases_done += 1
+            line = _case_line(
+                self.cases_done, len(self.plan), case, self.cells[case], self.results, self.started
+            )
+            _say(self.stream, line)
+
+
+def _recheck(
+    pool: _Pool,
+    previous: Mapping[CellId, str],
+    results: dict[CellId, CellResult],
+    progress: TextIO,
+) -> None:
+    """Run once more, each in a fresh child, the cells whose outcome changed since ``previous``.
+
+    Where the second run disagrees with the first, the cell is flaky: its
+    result keeps the first outcome and carries both in the ``flaky`` property.
+    A timeout is not run again: it would cost its whole time limit once more.
+    """
+    changed = [
+        c
+        for c, r in results.items()
+        if c in previous and _outcome_of(r) != previous[c] and r.status is not Status.TIMEOUT
+    ]
+    if not changed:
+        return
+    _say(progress, f"{len(changed)} cells changed since the previous run: running them again")
+    # In a fresh worker, not only a fresh child: some outcomes depend on the process's
+    # memory layout (2.6.0's associative_scan error text follows ASLR), which every
+    # child of one worker shares.
+    pool.session.discard(grace=10)
+    again: dict[CellId, CellResult] = {}
+    by_case: dict[str, list[CellId]] = {}
+    for cell in sorted(changed):
+        by_case.setdefault(cell.case, []).append(cell)
+    pool.run([u for cells in by_case.values() for u in units(cells)], again)
+    for cell in changed:
+        first, second = _outcome_of(results[cell]), _outcome_of(again[cell])
+        if first != second:
+            results[cell] = results[cell].with_property(Prop.FLAKY, f"{first} | {second}")
+
+
+def _outcome_of(result: CellResult) -> str:
+    return outcome(result.status.value, result.prop(Prop.SIGNATURE))
+
+
 def _case_line(
     number: int,
     total: int,
@@ -412,7 +576,7 @@ def _case_line(
 ) -> str:
     statuses = [results[c].status.value for c in cells if c in results]
     tally = " ".join(f"{s} {statuses.count(s)}" for s in dict.fromkeys(statuses))
-    return f"[{number}/{total}] {case}: {tally} ({time.monotonic() - started:.1f} s)"
+    return f"[{number}/{total}] {case}: {tally} ({time.monotonic() - started:.1f} s into the run)"
 
 
 def _say(stream: TextIO, line: str) -> None:

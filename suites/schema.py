@@ -76,6 +76,8 @@ class Prop(enum.StrEnum):
     REASON = "reason"  # why skipped / missing
     CARRIED_BEFORE = "carried_inputs_before"  # while_loop node, before save/load
     CARRIED_AFTER = "carried_inputs_after"  # while_loop node, after save/load
+    STEP = "step"  # the step that raised: build, export, pre_dispatch export, ..., run
+    FLAKY = "flaky"  # two runs of the cell disagreed: "first outcome | second outcome"
 
 
 class SuiteProp(enum.StrEnum):

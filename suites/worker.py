@@ -1,15 +1,21 @@
-"""The worker: imports torch once, then runs the cells the parent asks for.
+"""The worker: imports torch once, then forks one child per unit of cells it is asked for.
 
 Started by ``suites.runner`` as ``python -m suites.worker CONFIG_JSON``.
 Worker to parent, one JSON object per line on the worker's stdout:
 ``hello`` (suite properties and the plan; only when asked to describe),
 ``usage`` (the request cannot be met, e.g. cuda without a GPU), ``ready``,
-``cell`` (one CellResult), ``done`` (a run request is finished) and
-``leaked`` (a cell left global torch state behind: the worker exits so that
-the parent restarts a clean one). Parent to worker, on stdin: one
-``{"run": [cell ids]}`` per case; end of input ends the worker. Whatever
-torch itself prints to stdout is moved to stderr, so the channel carries
-only these lines.
+``started`` (a child runs request ``id``, with its ``pid``), ``cell`` (one
+CellResult of request ``id``) and ``exit`` (the child of request ``id`` has
+ended, and ``how``). Parent to worker, on stdin: one
+``{"id": N, "run": [cell ids], "log": PATH, "threads": N or null}`` per
+unit (``suites.groups``); the child writes its stdout and stderr to ``log``
+and uses ``threads`` torch threads. End of input ends the
+worker and its children. Whatever torch itself prints to stdout is moved to
+stderr, so the channel carries only these lines.
+
+Each child is forked from this warm process (``suites.isolation`` says why
+that is safe) and runs only its unit, so no unit sees state another left
+behind; several children run at once when the parent asks for them.
 
 This module imports only the standard library at the top: the parent
 imports it for ``WorkerConfig``.
@@ -20,11 +26,21 @@ from __future__ import annotations
 import faulthandler
 import json
 import os
+import select
 import signal
 import sys
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
+from suites.isolation import (
+    NVML_CHECK_ENV,
+    check_fork_safe,
+    die_with_parent,
+    how_it_ended,
+    in_child,
+    prewarm,
+    thread_count,
+)
 from suites.schema import CellId, Device, Mode, Source
 
 if TYPE_CHECKING:  # torch is imported only once the worker runs
@@ -73,39 +89,105 @@ def _emit(channel: TextIO, event: str, **fields: Any) -> None:
     channel.flush()
 
 
-def _die_with_parent() -> None:
-    """Have the kernel kill this worker when its parent dies, even mid-hang.
+class _Children:
+    """The running children: their pipes, and the partial lines read from them."""
 
-    The worker runs in its own session (so a terminal's Ctrl-C reaches only
-    the parent), which also means nothing else would end a worker stuck in a
-    hung case once its parent is gone.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
+    def __init__(self, channel: TextIO, cases: dict[str, Case], threads: int) -> None:
+        self.channel, self.cases, self.threads = channel, cases, threads
+        self.by_fd: dict[int, tuple[int, int]] = {}  # pipe -> (request id, pid)
+        self.partial: dict[int, bytes] = {}
 
-    pr_set_pdeathsig = 1
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        return
-    if os.getppid() == 1:  # the parent died before prctl took effect
-        os._exit(1)
+    def start(self, request: dict[str, Any]) -> None:
+        """Fork a child for one request; it streams its cells into a pipe."""
+        unsafe = check_fork_safe(self.threads)
+        if unsafe is not None:  # never expected: say so loudly rather than measure garbage
+            raise RuntimeError(f"isolation does not hold: {unsafe}")
+        rid = int(request["id"])
+        cells = [CellId.parse(c) for c in request["run"]]
+        threads = request.get("threads")
+
+        def work(write: int) -> None:
+            _run_unit(self.cases, rid, cells, write, threads)
+
+        pid, fd = in_child(work, request["log"])
+        self.by_fd[fd], self.partial[fd] = (rid, pid), b""
+        _emit(self.channel, "started", id=rid, pid=pid)
+
+    def relay(self, fd: int) -> None:
+        """Pass a child's complete lines on; on end of pipe, reap it and say how it ended."""
+        chunk = os.read(fd, 1 << 16)
+        if chunk:
+            *lines, self.partial[fd] = (self.partial[fd] + chunk).split(b"\n")
+            for line in lines:
+                self.channel.write(line.decode("utf-8", "replace") + "\n")
+            self.channel.flush()
+            return
+        rid, pid = self.by_fd.pop(fd)
+        del self.partial[fd]
+        os.close(fd)
+        _, status = os.waitpid(pid, 0)
+        _emit(self.channel, "exit", id=rid, how=how_it_ended(status))
+
+    def stop(self) -> None:
+        for _, pid in self.by_fd.values():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                continue
+            os.waitpid(pid, 0)
+
+
+def _run_unit(
+    cases: dict[str, Case], rid: int, cells: list[CellId], write: int, threads: int | None
+) -> None:
+    """In a child: run one unit's cells, one ``cell`` line each, into ``write``."""
+    import torch
+
+    from suites import body
+
+    if threads is not None:  # in the child: its pool is its own, created from here on
+        torch.set_num_threads(threads)
+    leak = body.leaked_state()
+    if leak is not None:  # the warm parent is never meant to hold any: isolation is broken
+        raise RuntimeError(f"the forked child starts with {leak}")
+    results = body.run_unit(cases[cells[0].case], [c.mode for c in cells], cells[0].device)
+    with os.fdopen(write, "w", encoding="utf-8") as out:
+        for result in results:
+            out.write(json.dumps({"event": "cell", "id": rid, "result": result.to_json()}) + "\n")
+
+
+def _serve(channel: TextIO, children: _Children) -> None:
+    """Fork for each request on stdin, relay children's lines, until stdin ends."""
+    stdin, pending = sys.stdin.fileno(), b""
+    while True:
+        ready, _, _ = select.select([stdin, *children.by_fd], [], [])
+        for fd in ready:
+            if fd != stdin:
+                children.relay(fd)
+                continue
+            chunk = os.read(stdin, 1 << 16)
+            if not chunk:
+                children.stop()
+                return
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                children.start(json.loads(line))
 
 
 def main(argv: list[str]) -> int:
-    """Serve one parent until its stdin closes (or state leaks)."""
-    _die_with_parent()
+    """Serve one parent until its stdin closes."""
+    die_with_parent()
     channel = _claim_stdout()
     faulthandler.enable()  # a segfault leaves a Python traceback in the log
     if hasattr(signal, "SIGUSR1"):  # the parent's way to see where a hung case is stuck
         faulthandler.register(signal.SIGUSR1, all_threads=True)
     config = WorkerConfig.from_json(argv[0])
+    os.environ.setdefault(NVML_CHECK_ENV, "1")  # is_available() without a CUDA context
 
     import torch
 
-    from suites import body, collect, environment
+    threads = thread_count()
+    from suites import collect, environment
 
     hops = environment.registered_hops()  # before any case module registers more
     devices = config.devices or environment.available_devices()
@@ -125,7 +207,7 @@ def main(argv: list[str]) -> int:
         cases.update((c.id, c) for c in collect.select(loaded, config.hops))
 
     if config.warm_up:
-        body.warm_up()
+        prewarm()
     if config.describe:
         properties = environment.suite_properties(config.target, devices, hop_db, hops)
         plan = collect.plan(cases.values(), config.modes, devices)
@@ -133,17 +215,7 @@ def main(argv: list[str]) -> int:
         _emit(channel, "hello", properties=properties, plan=rows)
     else:
         _emit(channel, "ready")
-
-    for line in sys.stdin:
-        for text in json.loads(line)["run"]:
-            cell = CellId.parse(text)
-            result = body.run_cell(cases[cell.case], cell.mode, cell.device)
-            _emit(channel, "cell", result=result.to_json())
-            leak = body.leaked_state()
-            if leak is not None:
-                _emit(channel, "leaked", reason=f"{leak} after {cell}")
-                return 0
-        _emit(channel, "done")
+    _serve(channel, _Children(channel, cases, threads))
     return 0
 
 

@@ -292,3 +292,16 @@ def test_inventory_and_signatures() -> None:
         ),
         (sig_b, 1, ("2.6.0-cpu/catalog:cond.simple/aot[cpu]",)),
     ]
+
+
+@pytest.mark.parametrize("flaky_at", ["2.6.0-cpu", "2.9.1-cpu"])
+def test_a_flaky_cell_is_neither_a_regression_nor_a_fix(flaky_at: str) -> None:
+    flaky = (("flaky", "error: RuntimeError: x | pass"),)
+    cells = [
+        _cell(t, ROW, s, properties=flaky if t == flaky_at else ())
+        for t, s in zip(CPU, [P, E, P], strict=True)
+    ]
+    facts = _resolve([_target(t) for t in CPU], cells, ())
+    got = [(c.before, c.after) for c in facts.changes]
+    # Only the transition that involves no flaky cell is left.
+    assert got == ([("2.9.1-cpu", "2.13.0-cpu")] if flaky_at == "2.6.0-cpu" else [])

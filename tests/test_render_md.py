@@ -20,6 +20,7 @@ from compat.facts import resolve_facts
 from compat.layout import STATUS_STYLE, resolve_matrix
 from compat.model import Cell, Facts, Report, SignatureRow
 from compat.render_md import (
+    FLAKY_MARK,
     MAX_CELLS_LISTED,
     MAX_SIGNATURES,
     _code,
@@ -298,3 +299,17 @@ def test_a_target_whose_run_was_cut_short_says_so() -> None:
     text = render_markdown(killed_report, realistic_facts())
     row = next(line for line in text.splitlines() if line.startswith(f"| `{killed.id}` |"))
     assert row.endswith("| ⏹️ run cut short: `incomplete: 80 of 140 cells run` |")
+
+
+def test_a_flaky_cell_is_marked_and_the_legend_says_why() -> None:
+    plain = render_markdown(realistic_report(), Facts())
+    assert FLAKY_MARK not in plain  # no flaky cell, no legend line
+    report = realistic_report()
+    first = report.cells[0]
+    flaky = ("flaky", "error: E | pass")
+    marked = dataclasses.replace(first, properties=(*first.properties, flaky))
+    cells = (marked, *report.cells[1:])
+    text = render_markdown(Report.from_cells(report.targets, cells, report.behaviours), Facts())
+    symbol = STATUS_STYLE[first.status].symbol
+    assert f"| {symbol}{FLAKY_MARK} |" in text
+    assert any(line.startswith(f"{FLAKY_MARK} after a symbol: flaky") for line in text.splitlines())

@@ -11,7 +11,8 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
 from suites import modes  # noqa: E402
-from suites.schema import Mode  # noqa: E402
+from suites.cases import CATALOG, module_of  # noqa: E402
+from suites.schema import Mode, Prop  # noqa: E402
 
 T = torch.tensor
 
@@ -72,3 +73,44 @@ def test_aot_strict_reads_exports_own_default() -> None:
 )
 def test_strict_default(fn: Any, expected: bool | None) -> None:
     assert modes._strict_default(fn) is expected
+
+
+SHARED = [Mode.PRE_DISPATCH, Mode.RETRACE, Mode.SERIALIZE]
+
+
+def _derive(case: str, wanted: list[Mode]) -> dict[Mode, modes.Derived]:
+    (row,) = [c for c in CATALOG if f"{c.hop}.{c.variant}" == case]
+    module, samples = row.build("cpu")
+    notes: dict[Mode, modes.Notes] = {m: {} for m in wanted}
+    return modes.derive_shared(wanted, module, samples[0].args, dict(samples[0].kwargs), notes)
+
+
+@pytest.mark.parametrize("case", ["cond.simple", "while_loop.simple"])
+def test_sharing_leaves_each_step_its_input_as_it_was(case: str) -> None:
+    # Why one export may serve three modes: run_decompositions returns a new program
+    # and save only reads; neither changes the program the step before made.
+    derived = _derive(case, SHARED)
+    pre, retrace = derived[Mode.PRE_DISPATCH].program, derived[Mode.RETRACE].program
+    fresh = _derive(case, [Mode.PRE_DISPATCH])[Mode.PRE_DISPATCH].program
+    assert str(pre.graph) == str(fresh.graph)
+    assert retrace is not pre and str(retrace.graph) == str(pre.run_decompositions().graph)
+    assert all(derived[m].error is None for m in SHARED)
+
+
+def test_an_error_in_the_shared_export_is_every_modes_with_the_step_named() -> None:
+    def forward(x: Any) -> Any:
+        raise ValueError("no export today")
+
+    notes: dict[Mode, modes.Notes] = {m: {} for m in SHARED}
+    derived = modes.derive_shared(SHARED, module_of(forward), (torch.ones(2),), {}, notes)
+    assert {m: (d.step, type(d.error)) for m, d in derived.items()} == {
+        m: ("pre_dispatch export", type(derived[Mode.PRE_DISPATCH].error)) for m in SHARED
+    }
+    assert derived[Mode.PRE_DISPATCH].error is not None
+    # What the export noted before it raised belongs to all three.
+    assert all(notes[m].get(Prop.STRICT) in ("true", "false") for m in SHARED)
+
+
+def test_only_what_is_wanted_is_derived() -> None:
+    derived = _derive("cond.simple", [Mode.RETRACE])
+    assert set(derived) == {Mode.RETRACE}
