@@ -337,7 +337,8 @@ def _devices(value: object, where: str) -> tuple[Device, ...]:
 def _timeout(value: object, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise ConfigValueError(
-            f"{where} timeout is seconds per case, a positive number such as 300, not {value!r}"
+            f"{where} timeout is seconds per forked child of the suite, a positive number "
+            f"such as 300, not {value!r}"
         )
     return float(value)
 

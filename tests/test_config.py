@@ -160,12 +160,12 @@ def test_basic_table() -> None:
         (
             '[tool.compat]\nversions = ["2.6"]\ntimeout = 0',
             ConfigValueError,
-            ["timeout is seconds per case, a positive number"],
+            ["timeout is seconds per forked child of the suite, a positive number"],
         ),
         (
             '[tool.compat]\nversions = ["2.6"]\ntimeout = true',
             ConfigValueError,
-            ["timeout is seconds per case"],
+            ["timeout is seconds per forked child"],
         ),
         (
             '[tool.compat]\nversions = ["2.6"]\nprereleases = "yes"',
