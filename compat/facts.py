@@ -11,6 +11,7 @@ cell (two runs of it disagreed) in a change.
 from __future__ import annotations
 
 import itertools
+import operator
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 
@@ -29,7 +30,7 @@ from compat.model import (
     Verdict,
 )
 from suites.behaviours import Behaviour
-from suites.schema import Prop, Status
+from suites.schema import CellId, Prop, Status
 
 PASSING = frozenset({Status.PASS, Status.XPASS})
 NOT_MEASURED = frozenset({Status.SKIP, Status.ENV_ERROR})
@@ -51,12 +52,14 @@ RUNS_AS: Mapping[str, tuple[str, ...]] = {
 def resolve_facts(report: Report) -> Facts:
     """Everything the report says beyond the raw cells."""
     families = build_families(report.targets)
+    flaky = resolve_flaky(report.rows)
     return Facts(
         since=resolve_since(report.rows, families),
-        changes=resolve_changes(report.targets, report.rows, families),
+        changes=resolve_changes(report.targets, report.rows, families, flaky),
         behaviours=resolve_behaviour_rows(report.targets, report.rows, report.behaviours),
         inventory=resolve_inventory(report.targets, report.rows),
         signatures=resolve_signatures(report.targets, report.rows),
+        flaky=flaky,
     )
 
 
@@ -73,9 +76,18 @@ def build_families(targets: Sequence[TargetInfo]) -> dict[str, list[str]]:
     }
 
 
-def is_flaky(cell: Cell) -> bool:
-    """Whether two runs of this cell disagreed (the suite's ``flaky`` property)."""
-    return any(key == Prop.FLAKY for key, _ in cell.properties)
+_KEY = operator.itemgetter(0)
+
+
+def resolve_flaky(rows: Sequence[Row]) -> frozenset[tuple[str, CellId]]:
+    """(target, cell id) of the cells whose two runs disagreed (the suite's ``flaky`` property)."""
+    key = Prop.FLAKY.value
+    return frozenset(
+        (cell.target, row.id)
+        for row in rows
+        for cell in row.cells
+        if key in map(_KEY, cell.properties)
+    )
 
 
 def _statuses(row: Row) -> dict[str, Status]:
@@ -104,7 +116,10 @@ def resolve_since(rows: Sequence[Row], families: Mapping[str, list[str]]) -> tup
 
 
 def resolve_changes(
-    targets: Sequence[TargetInfo], rows: Sequence[Row], families: Mapping[str, list[str]]
+    targets: Sequence[TargetInfo],
+    rows: Sequence[Row],
+    families: Mapping[str, list[str]],
+    flaky: frozenset[tuple[str, CellId]] = frozenset(),
 ) -> tuple[Change, ...]:
     """Regressions and fixes between consecutive targets of one family that measured the row.
 
@@ -116,13 +131,12 @@ def resolve_changes(
     out: list[Change] = []
     for row in rows:
         status = _statuses(row)
-        flaky = {cell.target for cell in row.cells if is_flaky(cell)}
         for family, ids in families.items():
             measured = [
                 (t, status[t]) for t in ids if t in status and status[t] not in NOT_MEASURED
             ]
             for (before, old), (after, new) in itertools.pairwise(measured):
-                if before in flaky or after in flaky:
+                if (before, row.id) in flaky or (after, row.id) in flaky:
                     continue
                 if old in PASSING and new in FAILING:
                     kind = ChangeKind.REGRESSION

@@ -147,6 +147,7 @@ class Facts:
     behaviours: tuple[BehaviourRow, ...] = ()
     inventory: tuple[InventoryRow, ...] = ()
     signatures: tuple[SignatureRow, ...] = ()
+    flaky: frozenset[tuple[str, CellId]] = frozenset()  # (target, cell): two runs disagreed
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 
-from compat.facts import is_flaky
 from compat.layout import (
     MODE_MEANING,
     NO_RESULT,
@@ -80,9 +79,10 @@ def _capped(items: Sequence[str], limit: int = MAX_CELLS_LISTED) -> str:
     return f"{shown} and {more} more" if more > 0 else shown
 
 
-def _symbol(cell: Cell | None, target: TargetInfo) -> str:
+def _symbol(cell: Cell | None, target: TargetInfo, facts: Facts) -> str:
     if cell is not None:
-        return STATUS_STYLE[cell.status].symbol + (FLAKY_MARK if is_flaky(cell) else "")
+        flaky = (cell.target, cell.id) in facts.flaky
+        return STATUS_STYLE[cell.status].symbol + (FLAKY_MARK if flaky else "")
     if target.env_error is not None:
         return STATUS_STYLE[Status.ENV_ERROR].symbol
     return NO_RESULT.symbol
@@ -133,7 +133,7 @@ def _problem(t: TargetInfo) -> str:
     return ""
 
 
-def _legend(report: Report, _facts: Facts) -> list[str]:
+def _legend(_report: Report, facts: Facts) -> list[str]:
     items = [f"{STATUS_STYLE[s].symbol} {s} ({STATUS_STYLE[s].meaning})" for s in Status]
     items.append(f"{NO_RESULT.symbol} {NO_RESULT.meaning}")
     lines = [
@@ -145,7 +145,7 @@ def _legend(report: Report, _facts: Facts) -> list[str]:
         "(pass or xpass) in every newer version; never: not passing in the newest.",
         "",
     ]
-    if any(is_flaky(cell) for cell in report.cells):
+    if facts.flaky:
         lines += [
             f"{FLAKY_MARK} after a symbol: flaky, two runs of the cell disagreed (both outcomes "
             "are in its `flaky` property); it counts as neither a regression nor a fix.",
@@ -171,7 +171,7 @@ def _matrices(report: Report, facts: Facts) -> list[str]:
         rows = [
             [
                 _code(row.cell.case),
-                *(_symbol(c, t) for c, t in zip(row.cells, block.targets, strict=True)),
+                *(_symbol(c, t, facts) for c, t in zip(row.cells, block.targets, strict=True)),
                 *(_text(since_label(s, by_id)) for s in row.since),
             ]
             for row in block.rows

@@ -309,7 +309,8 @@ def test_a_flaky_cell_is_marked_and_the_legend_says_why() -> None:
     flaky = ("flaky", "error: E | pass")
     marked = dataclasses.replace(first, properties=(*first.properties, flaky))
     cells = (marked, *report.cells[1:])
-    text = render_markdown(Report.from_cells(report.targets, cells, report.behaviours), Facts())
+    flaky_report = Report.from_cells(report.targets, cells, report.behaviours)
+    text = render_markdown(flaky_report, resolve_facts(flaky_report))
     symbol = STATUS_STYLE[first.status].symbol
     assert f"| {symbol}{FLAKY_MARK} |" in text
     assert any(line.startswith(f"{FLAKY_MARK} after a symbol: flaky") for line in text.splitlines())
