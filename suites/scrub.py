@@ -19,7 +19,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-_SCHEME = r"\b[A-Za-z][A-Za-z0-9+.\-]*"
+# Not \b: a URL glued to a name by "_" (``test_x_https://u:p@h``) must be found too.
+_SCHEME = r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]*"
 # What no working URL holds unencoded: where one ends in running text, JSON, XML or HTML.
 # ("'" is allowed in a password, so a Python repr's quote does not end one.)
 _END = r"\s\"<>"

@@ -21,6 +21,8 @@ from suites.scrub import scrub_credentials, scrub_pairs
             "Looking in indexes: pypi.example/simple",
         ),
         ("mail me at dev@example.com", "mail me at dev@example.com"),
+        # glued to a test name by "_": no word boundary before the scheme
+        ("test_aot_export_https://bot:pw@host.example/x", "test_aot_export_https://host.example/x"),
         ("git@github.com:org/repo.git", "git@github.com:org/repo.git"),
         ("torch 2.6.0+cu124 at 0x7f00", "torch 2.6.0+cu124 at 0x7f00"),
         ("", ""),
