@@ -16,6 +16,7 @@ COMPAT_CONFIG=file.toml (README.md, "Configuration"); one target: nox -s "matrix
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import sys
@@ -43,6 +44,22 @@ nox.options.sessions = ["matrix"]
 REPORTS = Path("reports")
 # One id per nox invocation: parallel workers (-j) inherit it with the environment.
 RUN_ID = os.environ.setdefault("COMPAT_RUN_ID", uuid.uuid4().hex[:12])
+
+
+def _nox_jobs(argv: Sequence[str]) -> int:
+    """The N of nox's ``-j N`` / ``--parallel N`` in this command line; 1 without it."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("-j", "--parallel", default="1")
+    value = parser.parse_known_args(list(argv))[0].parallel
+    return int(value) if value.isdigit() and int(value) > 0 else 1
+
+
+# Under -j N the targets share the CPUs: each suite runs CPUs // N children at once
+# (HOP_SUITE_JOBS, read by `python -m suites`; one set by hand wins). Set here, in the
+# nox process that parsed -j: its workers, which run with -j 1, inherit it.
+if (_JOBS := _nox_jobs(sys.argv[1:])) > 1:
+    _CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    os.environ.setdefault("HOP_SUITE_JOBS", str(max(1, (_CPUS or 1) // _JOBS)))
 
 
 def _plan() -> tuple[MatrixConfig | None, tuple[Target, ...], str | None]:
