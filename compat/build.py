@@ -14,6 +14,7 @@ from packaging.version import InvalidVersion, Version
 
 from compat.behaviours import merge_tags
 from compat.errors import InputError, TargetError
+from compat.facts import settle_xpass
 from compat.junit import KNOWN_HOPS, FileCell, Flavour, resolve_foreign
 from compat.load import Inputs, LoadedSuite
 from compat.model import Cell, Report, SkippedInput, TargetInfo
@@ -50,12 +51,13 @@ def build_report(inputs: Inputs, behaviours: tuple[Behaviour, ...] = BUILTIN) ->
     if not targets:
         reasons = " ".join(s.reason for s in skipped) or "no JUnit input was given."
         raise InputError(f"Nothing to report: {reasons}")
-    return Report.from_cells(
+    report = Report.from_cells(
         targets=_ordered_targets(targets.values()),
         cells=cells,
         behaviours=behaviours,
         skipped_inputs=tuple(sorted(skipped, key=lambda s: (s.path, s.reason))),
     )
+    return settle_xpass(report)
 
 
 def _place(

@@ -12,32 +12,34 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
 from compat.errors import ReportFileError, TargetError
-from compat.facts import FAILING, PASSING
+from compat.facts import FAILING, MODE_PARAMETERS, PASSING
 from compat.junit import plain_cell_id
 from compat.model import TargetInfo
 from compat.render_json import JSON_SCHEMA_VERSION
 from compat.targets import TargetId, is_build_tag
-from suites.schema import CellId, Status
+from suites.schema import CellId, Prop, Status
 
 
 class DiffKind(enum.StrEnum):
     REGRESSION = "regression"  # passed before, fails now
     FIX = "fix"  # failed before, passes now
-    CHANGED = "changed"  # any other change of status (e.g. to or from skip)
-    NEW = "new"  # no result before
-    GONE = "gone"  # no result now
+    DEFAULT_CHANGED = "default changed"  # a recorded mode parameter (strictness) differs
+    CHANGED = "changed"  # any other change of status (to or from skip; a flaky cell)
+    NEW = "new"  # no result, or missing, before
+    GONE = "gone"  # no result, or missing, now
 
 
 _ORDER = {kind: i for i, kind in enumerate(DiffKind)}
 _PLURAL = {
     DiffKind.REGRESSION: "regressions",
     DiffKind.FIX: "fixes",
+    DiffKind.DEFAULT_CHANGED: "default changed",
     DiffKind.CHANGED: "changed",
     DiffKind.NEW: "new",
     DiffKind.GONE: "gone",
@@ -51,6 +53,8 @@ class ReportData:
     where: str
     targets: tuple[TargetInfo, ...]
     statuses: dict[str, dict[str, Status]]  # target id -> cell id -> status
+    # target id -> cell id -> (recorded mode parameters, flaky): what else decides a change
+    context: dict[str, dict[str, tuple[tuple[str, ...], bool]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -107,17 +111,23 @@ def load_report_data(text: str, where: str) -> ReportData:
     try:
         targets = tuple(_target(t) for t in data["targets"])
         statuses: dict[str, dict[str, Status]] = {t.id: {} for t in targets}
+        context: dict[str, dict[str, tuple[tuple[str, ...], bool]]] = {t.id: {} for t in targets}
         for row in data["cells"]:
             cell = _cell_id(row["id"])
             for r in row["results"]:
                 # A result's target must be one of the report's (checked) targets.
                 statuses[str(r["target"])][cell] = Status(r["status"])
+                props = r.get("properties", {})
+                context[str(r["target"])][cell] = (
+                    tuple(str(props.get(k, "")) for k in MODE_PARAMETERS),
+                    Prop.FLAKY.value in props,
+                )
     except (KeyError, TypeError, ValueError, InvalidVersion, TargetError) as err:
         raise ReportFileError(
             f"{where} is a damaged report ({type(err).__name__}: {err}): re-create it with "
             "`python -m compat report`."
         ) from err
-    return ReportData(where=where, targets=targets, statuses=statuses)
+    return ReportData(where=where, targets=targets, statuses=statuses, context=context)
 
 
 def _target(t: Any) -> TargetInfo:
@@ -141,25 +151,34 @@ def _cell_id(text: object) -> str:
     return str(cell_id)
 
 
-def _kind(before: Status | None, after: Status | None) -> DiffKind:
-    if before is None:
-        return DiffKind.NEW
-    if after is None:
-        return DiffKind.GONE
-    if before in PASSING and after in FAILING:
-        return DiffKind.REGRESSION
-    if before in FAILING and after in PASSING:
-        return DiffKind.FIX
-    return DiffKind.CHANGED
+_Context = tuple[tuple[str, ...], bool]
+
+
+def _kind(before: Status | None, after: Status | None, a: _Context, b: _Context) -> DiffKind:
+    """As the report's changes: missing is no result, and only a like-for-like flip counts."""
+    absent = (None, Status.MISSING)
+    if before in absent or after in absent:
+        if before in absent and after in absent:
+            return DiffKind.CHANGED
+        return DiffKind.NEW if before in absent else DiffKind.GONE
+    flipped = (before in PASSING and after in FAILING) or (before in FAILING and after in PASSING)
+    if not flipped or a[1] or b[1]:  # a flaky cell is never a regression or a fix
+        return DiffKind.CHANGED
+    if any(x and y and x != y for x, y in zip(a[0], b[0], strict=True)):
+        return DiffKind.DEFAULT_CHANGED
+    return DiffKind.REGRESSION if before in PASSING else DiffKind.FIX
 
 
 def _compare(old: ReportData, new: ReportData, before: str, after: str) -> Iterable[CellChange]:
     cells_before = old.statuses.get(before, {})
     cells_after = new.statuses.get(after, {})
+    none: _Context = (("",) * len(MODE_PARAMETERS), False)
     for cell in sorted(cells_before.keys() | cells_after.keys()):
         a, b = cells_before.get(cell), cells_after.get(cell)
         if a != b:
-            yield CellChange(_kind(a, b), before, after, cell, a, b)
+            ctx_a = old.context.get(before, {}).get(cell, none)
+            ctx_b = new.context.get(after, {}).get(cell, none)
+            yield CellChange(_kind(a, b, ctx_a, ctx_b), before, after, cell, a, b)
 
 
 def _newest(targets: Iterable[TargetInfo]) -> dict[str, TargetInfo]:

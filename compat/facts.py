@@ -10,17 +10,22 @@ cell (two runs of it disagreed) in a change.
 
 from __future__ import annotations
 
+import enum
 import itertools
 import operator
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from compat.model import (
+    ABSENT_GAPS,
     BehaviourRow,
     Cell,
     Change,
     ChangeKind,
     Facts,
+    Gap,
+    GapRow,
     InventoryRow,
     Report,
     Row,
@@ -30,7 +35,7 @@ from compat.model import (
     Verdict,
 )
 from suites.behaviours import Behaviour
-from suites.schema import CellId, Prop, Status
+from suites.schema import CellId, Device, Mode, Prop, Source, Status, SuiteProp
 
 PASSING = frozenset({Status.PASS, Status.XPASS})
 NOT_MEASURED = frozenset({Status.SKIP, Status.ENV_ERROR})
@@ -53,13 +58,17 @@ def resolve_facts(report: Report) -> Facts:
     """Everything the report says beyond the raw cells."""
     families = build_families(report.targets)
     flaky = resolve_flaky(report.rows)
+    gaps = resolve_gaps(report)
+    gap_of = {(t, cell): g for g in gaps for t, cell in ((g.target, c) for c in g.cells)}
     return Facts(
-        since=resolve_since(report.rows, families),
-        changes=resolve_changes(report.targets, report.rows, families, flaky),
+        since=resolve_since(report.rows, families, gap_of),
+        changes=resolve_changes(report.targets, report.rows, families, flaky, gap_of),
         behaviours=resolve_behaviour_rows(report.targets, report.rows, report.behaviours),
         inventory=resolve_inventory(report.targets, report.rows),
         signatures=resolve_signatures(report.targets, report.rows),
         flaky=flaky,
+        gaps=gaps,
+        gap_of=gap_of,
     )
 
 
@@ -90,64 +99,278 @@ def resolve_flaky(rows: Sequence[Row]) -> frozenset[tuple[str, CellId]]:
     )
 
 
-def _statuses(row: Row) -> dict[str, Status]:
-    return {cell.target: cell.status for cell in row.cells}
+# --- expectations ------------------------------------------------------------
+
+# The suite's ``expectation`` tokens (suites.upstream) that say upstream's own test
+# would not pass this cell: it is never instantiated there, skipped, or an xfail.
+_EXPECTED_TOKENS: tuple[tuple[str, str], ...] = (
+    ("only", "upstream runs it only under {token}"),
+    ("no-float32-on-", "upstream's op info has no float32 on {rest}"),
+    ("expectedFailure", "upstream marks it an expected failure"),
+    ("skip", "upstream skips it ({rest})"),
+)
+# Outcomes an upstream expectation can explain; a known behaviour (xfail) explains itself.
+_EXPLAINABLE = frozenset({Status.FAIL, Status.ERROR, Status.TIMEOUT, Status.CRASH})
 
 
-def resolve_since(rows: Sequence[Row], families: Mapping[str, list[str]]) -> tuple[RowSince, ...]:
-    """Per row and build family: the first target from which the row passes in every later one.
+def expected_reason(cell: Cell) -> str | None:
+    """Why upstream expects this failing cell to fail, or None when nothing declared it."""
+    if cell.status not in _EXPLAINABLE:
+        return None
+    declared = dict(cell.properties).get(Prop.EXPECTATION.value, "")
+    reasons = []
+    for token in (t.strip() for t in declared.split(",")):
+        for prefix, sentence in _EXPECTED_TOKENS:
+            if token.startswith(prefix):
+                rest = token[len(prefix) :].lstrip(":- ").strip()
+                reasons.append(sentence.format(token=token[len("only") :] or token, rest=rest))
+                break
+    return "; ".join(reasons) or None
 
-    Conservative: a later target without a passing result (no result, or
-    skipped) ends the run, so "since" is only claimed up to the newest target.
+
+def settle_xpass(report: Report) -> Report:
+    """``xpass`` only where the same row reproduced a known behaviour in an older version.
+
+    The suite calls a pass xpass wherever the reference expects a behaviour
+    for the HOP and mode; a case that first appears after the behaviour was
+    gone never had it, so its pass is a plain pass, not a fix.
+    """
+    families = build_families(report.targets)
+    rank = {t: (family, i) for family, ids in families.items() for i, t in enumerate(ids)}
+    rows = []
+    for row in report.rows:
+        first_xfail: dict[str, int] = {}
+        for cell in row.cells:
+            if cell.status is Status.XFAIL and cell.target in rank:
+                family, i = rank[cell.target]
+                first_xfail[family] = min(first_xfail.get(family, i), i)
+        cells = tuple(
+            cell
+            if cell.status is not Status.XPASS or _after_xfail(rank.get(cell.target), first_xfail)
+            else replace(cell, status=Status.PASS)
+            for cell in row.cells
+        )
+        rows.append(row if cells == row.cells else Row(row.id, cells))
+    return replace(report, rows=tuple(rows))
+
+
+def _after_xfail(place: tuple[str, int] | None, first_xfail: Mapping[str, int]) -> bool:
+    return place is not None and first_xfail.get(place[0], place[1]) < place[1]
+
+
+# --- gaps --------------------------------------------------------------------
+
+
+def resolve_gaps(report: Report) -> tuple[GapRow, ...]:
+    """Every (target, row) without a measured result, grouped by target, gap and reason."""
+    modes_run: dict[str, set[tuple[Mode, Device]]] = {t.id: set() for t in report.targets}
+    for row in report.rows:
+        for ran in row.cells:
+            modes_run[ran.target].add((row.id.mode, row.id.device))
+    found: dict[tuple[str, Gap, str], list[CellId]] = defaultdict(list)
+    for row in report.rows:
+        cells = {c.target: c for c in row.cells}
+        for t in report.targets:
+            cell = cells.get(t.id)
+            if cell is not None and cell.status not in _GAP_STATUSES:
+                continue
+            gap, reason = (
+                _missing_gap(t, cell)
+                if cell is not None
+                else _absent_gap(t, row.id, modes_run[t.id])
+            )
+            found[t.id, gap, reason].append(row.id)
+    column = {t.id: i for i, t in enumerate(report.targets)}
+    return tuple(
+        GapRow(target, gap, reason, tuple(cells))
+        for (target, gap, reason), cells in sorted(
+            found.items(), key=lambda item: (column[item[0][0]], list(Gap).index(item[0][1]))
+        )
+    )
+
+
+_GAP_STATUSES = frozenset({Status.MISSING, Status.ENV_ERROR})
+
+
+def _absent_gap(
+    target: TargetInfo, cell: CellId, modes_run: set[tuple[Mode, Device]]
+) -> tuple[Gap, str]:
+    """Why ``target`` has no result at all for ``cell``."""
+    if target.env_error is not None:
+        return Gap.ENV_ERROR, target.env_error
+    props = dict(target.properties)
+    hop_db = props.get(SuiteProp.HOP_DB.value, "")
+    if cell.source is Source.UPSTREAM and hop_db.startswith("unavailable"):
+        return Gap.HOP_DB_UNAVAILABLE, hop_db.partition(":")[2].strip() or hop_db
+    if (cell.mode, cell.device) not in modes_run:
+        return Gap.NOT_RUN, f"{target.id}'s results hold no {cell.mode} cell on {cell.device}"
+    if cell.source is Source.UPSTREAM and hop_db == "importable":
+        entry = f"{cell.hop}.{cell.variant}"
+        return Gap.NOT_IN_HOP_DB, f"torch {target.version}'s hop_db has no {entry}"
+    if target.incomplete:
+        return Gap.CUT_SHORT, target.incomplete
+    return Gap.NO_RESULT, f"{target.source_file} has no result for this cell"
+
+
+def _missing_gap(target: TargetInfo, cell: Cell) -> tuple[Gap, str]:
+    """Why a ``missing`` (or env-error) cell has no measured result."""
+    props = dict(cell.properties)
+    reason = props.get(Prop.REASON.value) or cell.message or ""
+    if cell.status is Status.ENV_ERROR:
+        return Gap.ENV_ERROR, reason
+    stated = props.get("gap", "")
+    if stated in Gap._value2member_map_:
+        return Gap(stated), reason
+    if "torch.export" in reason:
+        return Gap.MODE_ABSENT, reason
+    registered = set(target.registered_hops)
+    if registered and {cell.id.hop, *RUNS_AS.get(cell.id.hop, ())} & registered:
+        return Gap.API_ABSENT, reason
+    return Gap.HOP_NOT_REGISTERED, reason
+
+
+# --- since and changes ---------------------------------------------------------
+
+
+class _State(enum.Enum):
+    MEASURED = "measured"  # a result: pass, fail, error, ...
+    ABSENT = "absent"  # the HOP, API, case or mode did not exist in that torch
+    UNKNOWN = "unknown"  # nothing says either way: skipped, no hop_db, not run
+
+
+def _state(cell: Cell | None, gap: GapRow | None) -> _State:
+    if gap is not None:
+        return _State.ABSENT if gap.gap in ABSENT_GAPS else _State.UNKNOWN
+    if cell is None or cell.status in NOT_MEASURED:
+        return _State.UNKNOWN
+    return _State.MEASURED
+
+
+GapLookup = Mapping[tuple[str, CellId], GapRow]
+
+
+def _points(
+    row: Row, ids: Sequence[str], gap_of: GapLookup
+) -> list[tuple[str, Cell | None, _State]]:
+    """The row's known states in one family, oldest first; unknown ones left out."""
+    cells = {c.target: c for c in row.cells}
+    out: list[tuple[str, Cell | None, _State]] = []
+    for t in ids:
+        state = _state(cells.get(t), gap_of.get((t, row.id)))
+        if state is not _State.UNKNOWN:
+            out.append((t, cells.get(t), state))
+    return out
+
+
+def resolve_since(
+    rows: Sequence[Row], families: Mapping[str, list[str]], gap_of: GapLookup
+) -> tuple[RowSince, ...]:
+    """Per row and build family of two or more targets: the target from which it passes.
+
+    Conservative: walking back from the newest target, the first one without
+    a passing result (no result, skipped, failing) ends the run. When the run
+    reaches the oldest target that measured the row, older versions were
+    never tested: ``at_oldest`` says "since" is only an upper bound. A family
+    of one target has nothing to compare, so no "since".
     """
     out: list[RowSince] = []
     for row in rows:
-        status = _statuses(row)
+        cells = {c.target: c for c in row.cells}
         for family, ids in families.items():
-            if not any(t in status for t in ids):
-                continue  # no target of this family has the row
+            if len(ids) < 2 or not any(t in cells for t in ids):
+                continue
             since = None
             for t in reversed(ids):
-                if status.get(t) not in PASSING:
+                cell = cells.get(t)
+                if cell is None or cell.status not in PASSING:
                     break
                 since = t
-            out.append(RowSince(cell=row.id, build=family, since=since))
+            points = _points(row, ids, gap_of)
+            out.append(
+                RowSince(
+                    cell=row.id,
+                    build=family,
+                    since=since,
+                    at_oldest=since is not None and bool(points) and points[0][0] == since,
+                    gone=bool(points) and points[-1][2] is _State.ABSENT,
+                )
+            )
     return tuple(out)
+
+
+# Recorded mode parameters: when one differs, the two cells measured different things.
+MODE_PARAMETERS = (Prop.STRICT.value,)
 
 
 def resolve_changes(
     targets: Sequence[TargetInfo],
     rows: Sequence[Row],
     families: Mapping[str, list[str]],
-    flaky: frozenset[tuple[str, CellId]] = frozenset(),
+    flaky: frozenset[tuple[str, CellId]],
+    gap_of: GapLookup,
 ) -> tuple[Change, ...]:
-    """Regressions and fixes between consecutive targets of one family that measured the row.
+    """Changes between consecutive targets of one family that know the row.
 
-    A target without a result for the row, or where it did not run (skip),
-    says nothing about it: the comparison looks past it to the next one.
-    A flaky cell is not trusted: no transition to or from it counts. Regressions
-    first, then by the newer target's column.
+    A target where the row was not measured (skipped, no hop_db, no result)
+    says nothing: the comparison looks past it. A flaky cell is not trusted.
+    Regressions first, then fixes, new, gone, default changed; then by the
+    newer target's column.
     """
     out: list[Change] = []
     for row in rows:
-        status = _statuses(row)
         for family, ids in families.items():
-            measured = [
-                (t, status[t]) for t in ids if t in status and status[t] not in NOT_MEASURED
-            ]
-            for (before, old), (after, new) in itertools.pairwise(measured):
+            points = _points(row, ids, gap_of)
+            for (before, old, was), (after, new, now) in itertools.pairwise(points):
                 if (before, row.id) in flaky or (after, row.id) in flaky:
                     continue
-                if old in PASSING and new in FAILING:
-                    kind = ChangeKind.REGRESSION
-                elif old in FAILING and new in PASSING:
-                    kind = ChangeKind.FIX
-                else:
-                    continue
-                out.append(Change(kind, family, row.id, before, after, old, new))
+                change = _change(family, row.id, (before, old, was), (after, new, now))
+                if change is not None:
+                    out.append(change)
     column = {t.id: i for i, t in enumerate(targets)}
-    out.sort(key=lambda c: (c.kind is not ChangeKind.REGRESSION, column[c.after]))
+    order = {kind: i for i, kind in enumerate(ChangeKind)}
+    out.sort(key=lambda c: (order[c.kind], column[c.after]))
     return tuple(out)
+
+
+def _change(
+    family: str,
+    cell_id: CellId,
+    old: tuple[str, Cell | None, _State],
+    new: tuple[str, Cell | None, _State],
+) -> Change | None:
+    (before, a, was), (after, b, now) = old, new
+    if was is _State.ABSENT and now is _State.ABSENT:
+        return None
+    if was is _State.ABSENT or now is _State.ABSENT:
+        kind = ChangeKind.NEW if was is _State.ABSENT else ChangeKind.GONE
+        before_status = a.status if a is not None else None  # missing, or no cell at all
+        after_status = b.status if b is not None else None
+        return Change(kind, family, cell_id, before, after, before_status, after_status)
+    assert a is not None and b is not None
+    if a.status in PASSING and b.status in FAILING:
+        kind = ChangeKind.REGRESSION
+    elif a.status in FAILING and b.status in PASSING:
+        kind = ChangeKind.FIX
+    else:
+        return None
+    differs = _parameters_differ(a, b)
+    if differs:
+        return Change(
+            ChangeKind.DEFAULT_CHANGED, family, cell_id, before, after, a.status, b.status, differs
+        )
+    kept = ", ".join(x for x in b.behaviours if x in a.behaviours)
+    note = f"still shows {kept}" if kept and kind is ChangeKind.FIX else ""
+    return Change(kind, family, cell_id, before, after, a.status, b.status, note)
+
+
+def _parameters_differ(a: Cell, b: Cell) -> str:
+    """``strict true → false`` for each recorded mode parameter that differs, or ''."""
+    pa, pb = dict(a.properties), dict(b.properties)
+    return ", ".join(
+        f"{key} {pa[key]} → {pb[key]}"
+        for key in MODE_PARAMETERS
+        if key in pa and key in pb and pa[key] != pb[key]
+    )
 
 
 def resolve_behaviour_rows(
@@ -157,21 +380,27 @@ def resolve_behaviour_rows(
     # (behaviour, target) -> statuses of its applicable cells, and the cells reproducing it
     statuses: dict[tuple[str, str], set[Status]] = defaultdict(set)
     reproduced: dict[tuple[str, str], list[str]] = defaultdict(list)
+    unjudged: set[tuple[str, str]] = set()  # cells ran that do not record what it looks at
     for row in rows:
         applicable = [b for b in behaviours if b.applies_to(row.id.hop, row.id.mode)]
         for cell in row.cells:
             for b in applicable:
                 if b.id in cell.behaviours:
                     reproduced[b.id, cell.target].append(_label(cell))
-                elif b.properties and not _has_properties(cell, b):
-                    continue  # the cell does not record what this behaviour looks at
+                elif not _can_judge(cell, b):
+                    if cell.status not in _UNDECIDED:
+                        unjudged.add((b.id, cell.target))
+                    continue
                 statuses[b.id, cell.target].add(cell.status)
     column = {t.id: i for i, t in enumerate(targets)}
     by_version = sorted(targets, key=lambda t: (t.version, column[t.id]))
     out = []
     for b in behaviours:
         verdicts = {
-            t.id: _verdict(t, statuses[b.id, t.id], bool(reproduced[b.id, t.id])) for t in targets
+            t.id: _verdict(
+                t, statuses[b.id, t.id], bool(reproduced[b.id, t.id]), (b.id, t.id) in unjudged
+            )
+            for t in targets
         }
         hits = [c for t in targets for c in reproduced[b.id, t.id]]  # column, then cell order
         out.append(_behaviour_row(b, [(t.id, verdicts[t.id]) for t in by_version], verdicts, hits))
@@ -191,7 +420,7 @@ def _behaviour_row(
     if seen:
         after_last = decisive[decisive.index(seen[-1]) + 1 :]
         absent_since = after_last[0] if after_last else None
-    ran = [v for _, v in by_version if v is not Verdict.NOT_APPLICABLE]
+    ran = [v for _, v in by_version if v not in (Verdict.NOT_APPLICABLE, Verdict.NOT_MEASURED)]
     return BehaviourRow(
         behaviour=behaviour,
         verdicts=tuple(verdicts.items()),
@@ -203,19 +432,32 @@ def _behaviour_row(
     )
 
 
-def _has_properties(cell: Cell, behaviour: Behaviour) -> bool:
+def _can_judge(cell: Cell, behaviour: Behaviour) -> bool:
+    """Whether the cell records what the behaviour is matched on (its evidence properties).
+
+    A behaviour of an exception alone is judged on any cell that ran: no error is
+    evidence of its absence. One that looks at properties (the container before
+    and after save/load) needs a cell that recorded them, unless it has an
+    exception to fall back on and the cell raised.
+    """
+    if not behaviour.properties:
+        return True
     keys = {k for k, _ in cell.properties}
-    return all(k in keys for k, _ in behaviour.properties)
+    if all(k in keys for k, _ in behaviour.properties):
+        return True
+    return behaviour.is_exception and cell.error_type is not None
 
 
-def _verdict(target: TargetInfo, statuses: set[Status], reproduced: bool) -> Verdict:
+def _verdict(
+    target: TargetInfo, statuses: set[Status], reproduced: bool, unjudged: bool
+) -> Verdict:
     if reproduced:
         return Verdict.REPRODUCED
     if target.env_error is not None:
         return Verdict.NOT_APPLICABLE
     ran = statuses - _UNDECIDED
     if not ran:
-        return Verdict.NOT_APPLICABLE
+        return Verdict.NOT_MEASURED if unjudged else Verdict.NOT_APPLICABLE
     if ran <= PASSING:
         return Verdict.ABSENT
     return Verdict.OTHER

@@ -6,11 +6,24 @@ same blocks, rows, symbols and words because both take them from here.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from compat.model import Cell, ChangeKind, Facts, Report, RowSince, TargetInfo
+from compat.facts import expected_reason
+from compat.model import (
+    BehaviourRow,
+    Cell,
+    Change,
+    ChangeKind,
+    Facts,
+    Gap,
+    Report,
+    RowSince,
+    TargetInfo,
+    Verdict,
+)
 from suites.schema import CellId, Device, Mode, Status, SuiteProp
 
 
@@ -44,6 +57,17 @@ STATUS_STYLE: Mapping[Status, StatusStyle] = {
     )
 }
 NO_RESULT = StatusStyle("·", "·", "st-none", "no result for this cell")
+# A failure that upstream declares (CUDA only, no float32 on the device, an xfail):
+# shown after the status's symbol, and counted apart from unexpected failures.
+EXPECTED = StatusStyle("🔸", "◇", "st-expected", "a failure upstream declares, with its reason")
+# Cells without a measured result, by why (``Facts.gap_of``); the rest show ``NO_RESULT``.
+GAP_STYLE: Mapping[Gap, StatusStyle] = {
+    Gap.HOP_DB_UNAVAILABLE: StatusStyle(
+        "⊖", "⊖", "st-none", "hop_db could not be imported in this torch"
+    ),
+    Gap.NOT_IN_HOP_DB: StatusStyle("○", "○", "st-none", "not in this release's hop_db"),
+    Gap.NOT_RUN: StatusStyle("◌", "◌", "st-none", "this target's results lack the mode or device"),
+}
 
 # Characters of one message or property value that report.md, report.html and report.json
 # show; junit.xml keeps every message whole.
@@ -63,6 +87,7 @@ MODE_MEANING: Mapping[Mode, str] = {
     Mode.RETRACE: "pre_dispatch, then run_decompositions()",
     Mode.SERIALIZE: "retrace, then torch.export.save and torch.export.load",
     Mode.NON_STRICT: "torch.export.export(..., strict=False)",
+    **{m: "torch.export.export(..., strict=True)" for m in Mode if m.value == "strict"},
 }
 
 
@@ -107,11 +132,11 @@ def resolve_matrix(report: Report, facts: Facts) -> tuple[MatrixBlock, ...]:
             found[cell.target].add(row.id.device)
     devices = {t.id: target_devices(t, found[t.id]) for t in report.targets}
     since = {(s.cell, s.build): s for s in facts.since}
+    compared = {s.build for s in facts.since}  # families of two or more targets that ran
     blocks: list[MatrixBlock] = []
     for device in Device:
         targets = tuple(t for t in report.targets if device in devices[t.id])
-        # A build none of whose targets ran has no "since" to show.
-        builds = tuple(dict.fromkeys(t.family for t in targets if t.env_error is None))
+        builds = tuple(dict.fromkeys(t.family for t in targets if t.family in compared))
         for mode in Mode:
             rows = []
             for row in report.rows:
@@ -131,13 +156,20 @@ def resolve_matrix(report: Report, facts: Facts) -> tuple[MatrixBlock, ...]:
 
 
 def status_counts(report: Report) -> tuple[tuple[Status, int], ...]:
-    """How many cells have each status, in ``Status`` order, zeros left out."""
-    counts = Counter(cell.status for row in report.rows for cell in row.cells)
+    """How many cells have each status, in ``Status`` order, zeros and expected ones left out."""
+    counts = Counter(
+        cell.status for row in report.rows for cell in row.cells if expected_reason(cell) is None
+    )
     return tuple((s, counts[s]) for s in Status if counts[s])
 
 
+def expected_count(report: Report) -> int:
+    """How many failing cells upstream declares (counted apart from ``status_counts``)."""
+    return sum(expected_reason(cell) is not None for row in report.rows for cell in row.cells)
+
+
 def change_counts(facts: Facts) -> dict[ChangeKind, int]:
-    """How many regressions and fixes the facts list."""
+    """How many changes of each kind the facts list."""
     counts = Counter(c.kind for c in facts.changes)
     return {kind: counts[kind] for kind in ChangeKind}
 
@@ -161,12 +193,53 @@ def summary_line(report: Report) -> str:
     )
 
 
+CHANGE_LABEL: Mapping[ChangeKind, tuple[str, str]] = {
+    ChangeKind.REGRESSION: ("🔻", "passed in the older version, fails in the newer"),
+    ChangeKind.FIX: ("🔺", "failed in the older version, passes in the newer"),
+    ChangeKind.NEW: ("🆕", "the HOP, case or mode did not exist in the older version"),
+    ChangeKind.GONE: ("🗑️", "the HOP, case or mode no longer exists in the newer version"),
+    ChangeKind.DEFAULT_CHANGED: (
+        "🔀",
+        "the outcome changed with a recorded mode parameter (strictness): not the same test",
+    ),
+}
+
+
+def ordered_changes(facts: Facts) -> tuple[Change, ...]:
+    """The changes, regressions first, then fixes, new, gone, default changed (stable)."""
+    order = {kind: i for i, kind in enumerate(ChangeKind)}
+    return tuple(sorted(facts.changes, key=lambda c: order[c.kind]))
+
+
 def changes_line(facts: Facts, strong: str = "") -> str:
-    """How many regressions and fixes; ``strong`` wraps the regressions (e.g. ``**``)."""
+    """How many changes of each kind; ``strong`` wraps the regressions (e.g. ``**``)."""
     kinds = change_counts(facts)
-    regressions = plural(kinds[ChangeKind.REGRESSION], "regression")
-    fixes = plural(kinds[ChangeKind.FIX], "fix")
-    return f"{strong}{regressions}{strong}, {fixes} between consecutive versions of a build family."
+    parts = [
+        f"{strong}{plural(kinds[ChangeKind.REGRESSION], 'regression')}{strong}",
+        plural(kinds[ChangeKind.FIX], "fix"),
+        f"{kinds[ChangeKind.NEW]} new",
+        f"{kinds[ChangeKind.GONE]} gone",
+        f"{kinds[ChangeKind.DEFAULT_CHANGED]} default changed",
+    ]
+    return f"{', '.join(parts)} between consecutive versions of a build family."
+
+
+def strictness_flips(report: Report) -> tuple[str, ...]:
+    """Per build family where it flips: ``cuda: aot strict ≤ 2.7.1, non-strict ≥ 2.8.0``."""
+    out = []
+    families: dict[str, list[TargetInfo]] = {}
+    for t in report.targets:
+        if aot_strictness(t):
+            families.setdefault(t.family, []).append(t)
+    for family, targets in families.items():
+        ordered = sorted(targets, key=lambda t: t.version)
+        for a, b in itertools.pairwise(ordered):
+            if aot_strictness(a) != aot_strictness(b):
+                out.append(
+                    f"{family}: aot {aot_strictness(a)} ≤ {a.version}, "
+                    f"{aot_strictness(b)} ≥ {b.version}"
+                )
+    return tuple(out)
 
 
 def aot_strictness(target: TargetInfo) -> str:
@@ -175,20 +248,33 @@ def aot_strictness(target: TargetInfo) -> str:
 
 
 def since_label(row: RowSince | None, targets: Mapping[str, TargetInfo]) -> str:
-    """The version a row passes from, "never" when it fails in the newest, "" when unknown."""
+    """The version a row passes from ("≤ 2.4.1": already in the oldest measured), or why not.
+
+    "never": it does not pass in the newest target; "gone": the newest no longer has it;
+    "": no fact (no target of the family measured it, or the family has one target).
+    """
     if row is None:
         return ""
     if row.since is None:
-        return "never"
+        return "gone" if row.gone else "never"
     target = targets.get(row.since)
-    return str(target.version) if target is not None else row.since
+    version = str(target.version) if target is not None else row.since
+    return f"≤ {version}" if row.at_oldest else version
 
 
-def verdict_summary(first_seen: str | None, absent_since: str | None, still: bool) -> str:
-    if still:
+def behaviour_marks(report: Report) -> dict[str, str]:
+    """A superscript number per behaviour id, in table order: what a cell's symbol carries."""
+    digits = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+    return {b.id: str(i).translate(digits) for i, b in enumerate(report.behaviours, 1)}
+
+
+def verdict_summary(row: BehaviourRow) -> str:
+    if row.still_present:
         return "still present in newest"
-    if absent_since is not None:
-        return f"absent since {absent_since}"
-    if first_seen is None:
-        return "never reproduced"
+    if row.absent_since is not None:
+        return f"absent since {row.absent_since}"
+    if row.first_seen is None:
+        judged = {v for _, v in row.verdicts} - {Verdict.NOT_APPLICABLE, Verdict.NOT_MEASURED}
+        measured = any(v is Verdict.NOT_MEASURED for _, v in row.verdicts)
+        return "not measured" if measured and not judged else "never reproduced"
     return "not reproduced in newest"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from packaging.version import Version
 
@@ -79,25 +79,67 @@ class Verdict(enum.StrEnum):
     REPRODUCED = "reproduced"
     ABSENT = "absent"
     OTHER = "other error"
+    NOT_MEASURED = "not measured"  # cells ran, but none records what the behaviour looks at
     NOT_APPLICABLE = "n/a"
 
 
 class ChangeKind(enum.StrEnum):
+    """How a row moved between two consecutive versions of a build family.
+
+    Only a regression or a fix compares the same measurement twice: "new" and
+    "gone" are a HOP, case or mode that did not exist on one side, and
+    "default changed" a recorded mode parameter (strictness) that differs.
+    """
+
     REGRESSION = "regression"
     FIX = "fix"
+    NEW = "new"
+    GONE = "gone"
+    DEFAULT_CHANGED = "default changed"
 
 
 @dataclass(frozen=True)
 class Change:
-    """A cell whose status changed between consecutive targets of one build."""
+    """A row that changed between consecutive targets of one build family."""
 
     kind: ChangeKind
     build: str
     cell: CellId
     before: str  # target id
     after: str  # target id
-    before_status: Status
-    after_status: Status
+    before_status: Status | None  # None: no result there (the case was not in that release)
+    after_status: Status | None
+    note: str = ""  # what else the two cells say: "strict true → false", a behaviour kept
+
+
+class Gap(enum.StrEnum):
+    """Why a target has no measured result for a row."""
+
+    ENV_ERROR = "target not installed"
+    HOP_DB_UNAVAILABLE = "hop_db unavailable"
+    NOT_IN_HOP_DB = "not in this release's hop_db"
+    HOP_NOT_REGISTERED = "hop not registered"
+    API_ABSENT = "public API absent"
+    MODE_ABSENT = "mode absent"
+    NOT_RUN = "not run"  # the target's results hold no cell of that mode and device at all
+    CUT_SHORT = "run cut short"
+    NO_RESULT = "no result"
+
+
+# Gaps that say the thing did not exist in that torch: a result next to one is new (or gone).
+ABSENT_GAPS = frozenset(
+    {Gap.NOT_IN_HOP_DB, Gap.HOP_NOT_REGISTERED, Gap.API_ABSENT, Gap.MODE_ABSENT}
+)
+
+
+@dataclass(frozen=True)
+class GapRow:
+    """The cells of one target that share a gap and its reason."""
+
+    target: str
+    gap: Gap
+    reason: str
+    cells: tuple[CellId, ...]
 
 
 @dataclass(frozen=True)
@@ -106,7 +148,9 @@ class RowSince:
 
     cell: CellId
     build: str
-    since: str | None  # target id, None when it never passes in the newest target
+    since: str | None  # target id, None when it does not pass in the newest target
+    at_oldest: bool = False  # it passes in the oldest target that measured it: "≤ since"
+    gone: bool = False  # the newest target measured says the case no longer exists
 
 
 @dataclass(frozen=True)
@@ -148,6 +192,9 @@ class Facts:
     inventory: tuple[InventoryRow, ...] = ()
     signatures: tuple[SignatureRow, ...] = ()
     flaky: frozenset[tuple[str, CellId]] = frozenset()  # (target, cell): two runs disagreed
+    gaps: tuple[GapRow, ...] = ()  # per target: cells without a measured result, and why
+    # (target, cell) -> why it has no measured result; every such pair of the report
+    gap_of: Mapping[tuple[str, CellId], GapRow] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -32,17 +32,26 @@ from dataclasses import dataclass, field
 import jinja2
 from markupsafe import Markup, escape
 
+from compat.facts import expected_reason
 from compat.layout import (
+    CHANGE_LABEL,
+    EXPECTED,
+    GAP_STYLE,
     MODE_MEANING,
     NO_RESULT,
     STATUS_STYLE,
     MatrixBlock,
     aot_strictness,
+    behaviour_marks,
     change_counts,
+    changes_line,
     cut,
+    expected_count,
+    ordered_changes,
     resolve_matrix,
     since_label,
     status_counts,
+    strictness_flips,
     summary_line,
     verdict_summary,
 )
@@ -51,6 +60,7 @@ from compat.model import (
     Cell,
     ChangeKind,
     Facts,
+    Gap,
     Report,
     TargetInfo,
     Verdict,
@@ -63,6 +73,7 @@ _VERDICT_CLASS: Mapping[Verdict, str] = {
     Verdict.REPRODUCED: "v-reproduced",
     Verdict.ABSENT: "v-absent",
     Verdict.OTHER: "v-other",
+    Verdict.NOT_MEASURED: "v-na",
     Verdict.NOT_APPLICABLE: "v-na",
 }
 TEMPLATE = "report.html.j2"
@@ -72,14 +83,17 @@ MAX_REFS = 50
 
 # Status codes of the matrix data: every status (has a result), then the two ways a
 # column can lack one: no result, or a target that could not be installed.
+# The gaps with a glyph of their own follow; they filter as "no result".
 _CODES: tuple[tuple[str, str, str, bool], ...] = (
     *((str(s), STATUS_STYLE[s].glyph, str(s), True) for s in Status),
     (NO_RESULT_VALUE, NO_RESULT.glyph, "no result", False),
     (str(Status.ENV_ERROR), STATUS_STYLE[Status.ENV_ERROR].glyph, str(Status.ENV_ERROR), False),
+    *((NO_RESULT_VALUE, style.glyph, str(gap), False) for gap, style in GAP_STYLE.items()),
 )
 _CODE_OF: Mapping[Status, str] = {s: chr(97 + i) for i, s in enumerate(Status)}
 _NO_RESULT_CODE = chr(97 + len(Status))
 _ENV_ERROR_CODE = chr(97 + len(Status) + 1)
+_GAP_CODE: Mapping[Gap, str] = {g: chr(97 + len(Status) + 2 + i) for i, g in enumerate(GAP_STYLE)}
 
 
 @dataclass(frozen=True)
@@ -142,7 +156,8 @@ class PageView:
     summary: str
     counts: tuple[tuple[Option, int], ...]
     regressions: int
-    fixes: int
+    headline: str  # how many changes of each kind
+    flips: tuple[str, ...]  # where aot's default strictness flips
     envs: tuple[EnvView, ...]
     legend: tuple[Option, ...]
     hops: tuple[str, ...]
@@ -151,7 +166,8 @@ class PageView:
     builds: tuple[str, ...]
     statuses: tuple[Option, ...]
     blocks: tuple[MatrixBlock, ...]
-    changes: Markup  # the rows of the regressions-and-fixes table
+    changes: Markup  # the rows of the changes table
+    gaps: tuple[tuple[str, str, int, str, str], ...]  # target, gap, cells, first cells, reason
     targets: tuple[TargetInfo, ...]
     ran: tuple[TargetInfo, ...]
     behaviours: tuple[BehaviourView, ...]
@@ -173,9 +189,12 @@ class _MatrixData:
     shown: set[str] = field(default_factory=set)  # the codes that appear
 
 
-def _result_data(cell: Cell) -> list[object]:
+def _result_data(cell: Cell, marks: Mapping[str, str]) -> list[object]:
     reason = dict(cell.properties).get(Prop.REASON)
+    expected = expected_reason(cell)
     detail = ", ".join(cell.behaviours) or cell.signature or reason or ""
+    if expected:
+        detail = f"expected: {expected}" + (f" · {detail}" if detail else "")
     return [
         ord(_CODE_OF[cell.status]) - 97,
         cell.error_type,
@@ -184,12 +203,15 @@ def _result_data(cell: Cell) -> list[object]:
         list(cell.behaviours),
         [[key, cut(value)] for key, value in cell.properties],
         detail,
+        expected,
+        "".join(marks.get(b, "") for b in cell.behaviours),
     ]
 
 
-def _matrix_data(report: Report, blocks: Sequence[MatrixBlock]) -> _MatrixData:
+def _matrix_data(report: Report, facts: Facts, blocks: Sequence[MatrixBlock]) -> _MatrixData:
     """Blocks of rows of status codes; each cell's result (distinct ones listed once) and time."""
     data = _MatrixData()
+    marks = behaviour_marks(report)
     distinct: dict[tuple[object, ...], int] = {}
     column_of = {t.id: i for i, t in enumerate(report.targets)}
     by_id = {t.id: t for t in report.targets}
@@ -199,9 +221,10 @@ def _matrix_data(report: Report, blocks: Sequence[MatrixBlock]) -> _MatrixData:
         for row in block.rows:
             first = len(data.result_of)
             codes = []
-            for cell, blank in zip(row.cells, empty, strict=True):
+            for cell, blank, t in zip(row.cells, empty, block.targets, strict=True):
                 if cell is None:
-                    codes.append(blank)
+                    gap = facts.gap_of.get((t.id, row.cell))
+                    codes.append(_GAP_CODE.get(gap.gap, blank) if gap is not None else blank)
                     continue
                 codes.append(_CODE_OF[cell.status])
                 value = (
@@ -214,7 +237,7 @@ def _matrix_data(report: Report, blocks: Sequence[MatrixBlock]) -> _MatrixData:
                 )
                 if value not in distinct:
                     distinct[value] = len(data.results)
-                    data.results.append(_result_data(cell))
+                    data.results.append(_result_data(cell, marks))
                 data.keys[cell.target, str(cell.id)] = len(data.result_of)
                 data.result_of.append(distinct[value])
                 data.times.append(cell.time if math.isfinite(cell.time) else None)
@@ -259,14 +282,18 @@ def _ref_items(labels: Sequence[str], keys: Mapping[tuple[str, str], int]) -> Ma
 
 
 def _change_rows(report: Report, facts: Facts, keys: Mapping[tuple[str, str], int]) -> Markup:
-    """The rows of the regressions-and-fixes table, regressions first, each value escaped."""
-    order = {ChangeKind.REGRESSION: 0, ChangeKind.FIX: 1}
-    kinds = {
+    """The rows of the changes table, regressions first, each value escaped."""
+    kinds: dict[ChangeKind, Markup] = {
         ChangeKind.REGRESSION: Markup('<td class="st-fail">▼ regression</td>'),
         ChangeKind.FIX: Markup('<td class="st-pass">▲ fix</td>'),
+        **{
+            kind: Markup('<td title="{}">{} {}</td>').format(CHANGE_LABEL[kind][1], mark, kind)
+            for kind, (mark, _) in CHANGE_LABEL.items()
+            if kind not in (ChangeKind.REGRESSION, ChangeKind.FIX)
+        },
     }
     rows = []
-    for c in sorted(facts.changes, key=lambda c: order[c.kind]):
+    for c in ordered_changes(facts):
         cell = str(c.cell)
         sides = []
         for target, status in ((c.before, c.before_status), (c.after, c.after_status)):
@@ -276,14 +303,15 @@ def _change_rows(report: Report, facts: Facts, keys: Mapping[tuple[str, str], in
                 if key is None
                 else Markup('<a href="#c{0}" data-key="{0}">{1}</a>').format(key, target)
             )
+            style = NO_RESULT if status is None else STATUS_STYLE[status]
             shown = Markup('<span class="{}"><span aria-hidden="true">{}</span> {}</span>').format(
-                STATUS_STYLE[status].css, STATUS_STYLE[status].glyph, status
+                style.css, style.glyph, status or "no result"
             )
             sides.append(Markup("<td>{}: {}</td>").format(link, shown))
         rows.append(
-            Markup("<tr>\n{}\n<td><code>{}</code></td><td>{}</td>\n{}\n{}\n</tr>").format(
-                kinds[c.kind], cell, c.build, sides[0], sides[1]
-            )
+            Markup(
+                "<tr>\n{}\n<td><code>{}</code></td><td>{}</td>\n{}\n{}\n<td>{}</td>\n</tr>"
+            ).format(kinds[c.kind], cell, c.build, sides[0], sides[1], c.note)
         )
     return Markup("\n").join(rows)
 
@@ -336,9 +364,7 @@ def _behaviour_view(
         ),
         first_seen=(row.first_seen or "—") if row else "",
         last_seen=(row.last_seen or "—") if row else "",
-        summary=(
-            verdict_summary(row.first_seen, row.absent_since, row.still_present) if row else ""
-        ),
+        summary=(verdict_summary(row) if row else ""),
         cells=_ref_items(row.cells, keys) if row else Markup(""),
         has_row=row is not None,
     )
@@ -365,20 +391,30 @@ def _status_options(report: Report, shown: set[str]) -> tuple[Option, ...]:
 def resolve_page(report: Report, facts: Facts) -> PageView:
     """Everything the template shows, computed once, in display order."""
     matrix = resolve_matrix(report, facts)
-    data = _matrix_data(report, matrix)
+    data = _matrix_data(report, facts, matrix)
     rows_by_id = {r.behaviour.id: r for r in facts.behaviours}
     behaviours = _all_behaviours(report, facts)
     ran = tuple(t for t in report.targets if t.env_error is None)
     kinds = change_counts(facts)
     return PageView(
         summary=summary_line(report),
-        counts=tuple((_option(s), n) for s, n in status_counts(report)),
+        counts=(
+            *((_option(s), n) for s, n in status_counts(report)),
+            *(
+                ((Option("expected", "expected", EXPECTED.glyph), n),)
+                if (n := expected_count(report))
+                else ()
+            ),
+        ),
         regressions=kinds[ChangeKind.REGRESSION],
-        fixes=kinds[ChangeKind.FIX],
+        headline=changes_line(facts),
+        flips=strictness_flips(report),
         envs=tuple(_env(t) for t in report.targets),
         legend=(
             *(Option(str(s), STATUS_STYLE[s].meaning, STATUS_STYLE[s].glyph) for s in Status),
+            *(Option(NO_RESULT_VALUE, style.meaning, style.glyph) for style in GAP_STYLE.values()),
             Option(NO_RESULT_VALUE, NO_RESULT.meaning, NO_RESULT.glyph),
+            Option("expected", EXPECTED.meaning, EXPECTED.glyph),
         ),
         hops=tuple(sorted({row.id.hop for row in report.rows})),
         modes=tuple(dict.fromkeys(Option(str(b.mode), MODE_MEANING[b.mode]) for b in matrix)),
@@ -387,6 +423,16 @@ def resolve_page(report: Report, facts: Facts) -> PageView:
         statuses=_status_options(report, data.shown),
         blocks=matrix,
         changes=_change_rows(report, facts, data.keys),
+        gaps=tuple(
+            (
+                g.target,
+                str(g.gap),
+                len(g.cells),
+                ", ".join(str(c) for c in g.cells[:3]) + (" …" if len(g.cells) > 3 else ""),
+                cut(g.reason, 300),
+            )
+            for g in facts.gaps
+        ),
         targets=report.targets,
         ran=ran,
         behaviours=tuple(

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from compat.facts import expected_reason
 from compat.layout import cut
 from compat.model import Cell, Facts, Report, Row, TargetInfo
 from suites.behaviours import Behaviour
@@ -86,6 +87,9 @@ def result_data(cell: Cell) -> dict[str, Any]:
         out["message"] = cut(cell.message)
     if cell.signature is not None:
         out["signature"] = cell.signature
+    expected = expected_reason(cell)
+    if expected is not None:
+        out["expected"] = expected
     extra = extra_properties(cell.properties)
     if extra:
         out["properties"] = extra
@@ -108,7 +112,16 @@ def row_data(row: Row) -> dict[str, Any]:
 
 def facts_data(facts: Facts) -> dict[str, list[dict[str, Any]]]:
     return {
-        "since": [{"cell": str(s.cell), "build": s.build, "since": s.since} for s in facts.since],
+        "since": [
+            {
+                "cell": str(s.cell),
+                "build": s.build,
+                "since": s.since,
+                "at_oldest": s.at_oldest,
+                "gone": s.gone,
+            }
+            for s in facts.since
+        ],
         "changes": [
             {
                 "kind": c.kind.value,
@@ -116,8 +129,9 @@ def facts_data(facts: Facts) -> dict[str, list[dict[str, Any]]]:
                 "cell": str(c.cell),
                 "before": c.before,
                 "after": c.after,
-                "before_status": c.before_status.value,
-                "after_status": c.after_status.value,
+                "before_status": c.before_status,
+                "after_status": c.after_status,
+                "note": c.note,
             }
             for c in facts.changes
         ],
@@ -132,6 +146,15 @@ def facts_data(facts: Facts) -> dict[str, list[dict[str, Any]]]:
                 "cells": list(b.cells),
             }
             for b in facts.behaviours
+        ],
+        "gaps": [
+            {
+                "target": g.target,
+                "gap": g.gap.value,
+                "reason": cut(g.reason),
+                "cells": [str(c) for c in g.cells],
+            }
+            for g in facts.gaps
         ],
         "inventory": [
             {"hop": i.hop, "registered_in": list(i.registered_in), "covered": i.covered}

@@ -5,22 +5,30 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 
+from compat.facts import expected_reason
 from compat.layout import (
+    CHANGE_LABEL,
+    EXPECTED,
+    GAP_STYLE,
     MODE_MEANING,
     NO_RESULT,
     STATUS_STYLE,
     aot_strictness,
+    behaviour_marks,
     changes_line,
     cut,
+    expected_count,
+    ordered_changes,
     plural,
     resolve_matrix,
     since_label,
     status_counts,
+    strictness_flips,
     summary_line,
     verdict_summary,
 )
-from compat.model import Cell, ChangeKind, Facts, Report, TargetInfo, Verdict
-from suites.schema import Status, SuiteProp
+from compat.model import Cell, Facts, Report, TargetInfo, Verdict
+from suites.schema import CellId, Mode, Status, SuiteProp
 
 MAX_SIGNATURES = 10
 MAX_CELLS_LISTED = 5
@@ -79,13 +87,22 @@ def _capped(items: Sequence[str], limit: int = MAX_CELLS_LISTED) -> str:
     return f"{shown} and {more} more" if more > 0 else shown
 
 
-def _symbol(cell: Cell | None, target: TargetInfo, facts: Facts) -> str:
+def _symbol(
+    cell: Cell | None, target: TargetInfo, cell_id: CellId, facts: Facts, marks: dict[str, str]
+) -> str:
+    """The cell's status symbol, then: 🔸 expected, the behaviours' numbers, 🎲 flaky."""
     if cell is not None:
         flaky = (cell.target, cell.id) in facts.flaky
-        return STATUS_STYLE[cell.status].symbol + (FLAKY_MARK if flaky else "")
+        return (
+            STATUS_STYLE[cell.status].symbol
+            + (EXPECTED.symbol if expected_reason(cell) else "")
+            + "".join(marks.get(b, "") for b in cell.behaviours)
+            + (FLAKY_MARK if flaky else "")
+        )
     if target.env_error is not None:
         return STATUS_STYLE[Status.ENV_ERROR].symbol
-    return NO_RESULT.symbol
+    gap = facts.gap_of.get((target.id, cell_id))
+    return GAP_STYLE.get(gap.gap, NO_RESULT).symbol if gap is not None else NO_RESULT.symbol
 
 
 # --- sections ----------------------------------------------------------------
@@ -93,9 +110,12 @@ def _symbol(cell: Cell | None, target: TargetInfo, facts: Facts) -> str:
 
 def _summary(report: Report, facts: Facts) -> list[str]:
     lines = [summary_line(report), ""]
-    counts = status_counts(report)
+    counts = [f"{STATUS_STYLE[s].symbol} {n} {s}" for s, n in status_counts(report)]
+    expected = expected_count(report)
+    if expected:
+        counts.append(f"{EXPECTED.symbol} {expected} expected (upstream declares them)")
     if counts:
-        lines += [" · ".join(f"{STATUS_STYLE[s].symbol} {n} {s}" for s, n in counts), ""]
+        lines += [" · ".join(counts), ""]
     return [*lines, f"{changes_line(facts, '**')}", ""]
 
 
@@ -135,14 +155,23 @@ def _problem(t: TargetInfo) -> str:
 
 def _legend(_report: Report, facts: Facts) -> list[str]:
     items = [f"{STATUS_STYLE[s].symbol} {s} ({STATUS_STYLE[s].meaning})" for s in Status]
-    items.append(f"{NO_RESULT.symbol} {NO_RESULT.meaning}")
+    items += [f"{g.symbol} {g.meaning}" for g in (*GAP_STYLE.values(), NO_RESULT)]
+    marks = behaviour_marks(_report)
     lines = [
         "## Legend",
         "",
         " · ".join(items),
         "",
+        f"After a symbol: {EXPECTED.symbol} expected, {EXPECTED.meaning} (see the cell's "
+        "`expectation` in report.json); a number, the known behaviour the cell shows "
+        "(also on a passing cell): "
+        + ", ".join(f"{n} {_code(b, table=False)}" for b, n in marks.items())
+        + ".",
+        "",
         '"since *build*": the first version of that build from which the row passes '
-        "(pass or xpass) in every newer version; never: not passing in the newest.",
+        "(pass or xpass) in every newer version; ≤: it already passes in the oldest version "
+        "that measured it; never: not passing in the newest; gone: the newest no longer has "
+        "it. A build with one target has no since.",
         "",
     ]
     if facts.flaky:
@@ -160,6 +189,7 @@ def _matrices(report: Report, facts: Facts) -> list[str]:
     if not blocks:
         return [*lines, "No cells.", ""]
     by_id = {t.id: t for t in report.targets}
+    marks = behaviour_marks(report)
     several = len({b.device for b in blocks}) > 1
     for block in blocks:
         title = f"`{block.mode}` on {block.device}" if several else f"`{block.mode}`"
@@ -171,35 +201,66 @@ def _matrices(report: Report, facts: Facts) -> list[str]:
         rows = [
             [
                 _code(row.cell.case),
-                *(_symbol(c, t, facts) for c, t in zip(row.cells, block.targets, strict=True)),
+                *(
+                    _symbol(c, t, row.cell, facts, marks)
+                    for c, t in zip(row.cells, block.targets, strict=True)
+                ),
                 *(_text(since_label(s, by_id)) for s in row.since),
             ]
             for row in block.rows
         ]
         align = "l" + "c" * len(block.targets)
         lines += [f"### {title}", "", f"{MODE_MEANING[block.mode]}.", ""]
+        if block.mode is Mode.AOT:
+            lines += [f"Default strictness flips: {_text(f)}." for f in strictness_flips(report)]
+            lines += [""] if lines[-1] else []
         lines += [*_table(header, rows, align), ""]
     return lines
 
 
+def _status_text(status: Status | None) -> str:
+    return "no result" if status is None else f"{STATUS_STYLE[status].symbol} {status}"
+
+
 def _changes(_report: Report, facts: Facts) -> list[str]:
-    lines = ["## Regressions and fixes", ""]
-    order = {ChangeKind.REGRESSION: 0, ChangeKind.FIX: 1}
-    changes = sorted(facts.changes, key=lambda c: order[c.kind])
-    if not changes:
+    lines = ["## Changes", ""]
+    if not facts.changes:
         return [*lines, "None between consecutive versions of a build family.", ""]
+    lines += [
+        " · ".join(f"{mark} {kind}: {meaning}" for kind, (mark, meaning) in CHANGE_LABEL.items()),
+        "",
+    ]
     rows = [
         [
-            "🔻 regression" if c.kind is ChangeKind.REGRESSION else "🔺 fix",
+            f"{CHANGE_LABEL[c.kind][0]} {c.kind}",
             _code(str(c.cell)),
             _text(c.build),
             f"{_text(c.before)} → {_text(c.after)}",
-            f"{STATUS_STYLE[c.before_status].symbol} {c.before_status} → "
-            f"{STATUS_STYLE[c.after_status].symbol} {c.after_status}",
+            f"{_status_text(c.before_status)} → {_status_text(c.after_status)}",
+            _text(c.note),
         ]
-        for c in changes
+        for c in ordered_changes(facts)
     ]
-    return [*lines, *_table(["change", "cell", "build", "versions", "status"], rows), ""]
+    header = ["change", "cell", "build", "versions", "status", "note"]
+    return [*lines, *_table(header, rows), ""]
+
+
+def _gaps(report: Report, facts: Facts) -> list[str]:
+    lines = ["## Gaps", ""]
+    if not facts.gaps:
+        return [*lines, "None: every target has a measured result for every row.", ""]
+    lines += ["Cells without a measured result, per target, and why.", ""]
+    rows = [
+        [
+            _code(g.target),
+            _text(g.gap),
+            str(len(g.cells)),
+            _capped([str(c) for c in g.cells], 3),
+            _code(cut(g.reason, 300)) if g.reason else "",
+        ]
+        for g in facts.gaps
+    ]
+    return [*lines, *_table(["target", "gap", "cells", "which", "reason"], rows), ""]
 
 
 def _behaviours(report: Report, facts: Facts) -> list[str]:
@@ -223,7 +284,7 @@ def _behaviours(report: Report, facts: Facts) -> list[str]:
                     *(_text(verdicts[t.id]) if t.id in verdicts else "" for t in report.targets),
                     _text(b.first_seen or "—"),
                     _text(b.last_seen or "—"),
-                    _text(verdict_summary(b.first_seen, b.absent_since, b.still_present)),
+                    _text(verdict_summary(b)),
                 ]
             )
         lines += [*_table(header, rows), ""]
@@ -302,6 +363,7 @@ def render_markdown(report: Report, facts: Facts) -> str:
         _legend,
         _changes,
         _matrices,
+        _gaps,
         _behaviours,
         _inventory,
         _signatures,

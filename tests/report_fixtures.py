@@ -297,16 +297,30 @@ def _since(targets: tuple[TargetInfo, ...], cells: tuple[Cell, ...]) -> tuple[Ro
     rows: list[RowSince] = []
     for cid in sorted({c.id for c in cells}):
         for build in builds:
-            column = [t.id for t in targets if t.family == build]
-            if not any((tid, cid) in by_key for tid in column):
-                continue
+            column = [t.id for t in targets if t.family == build and t.env_error is None]
+            if len(column) < 2 or not any((tid, cid) in by_key for tid in column):
+                continue  # a family of one target has no "since"
             since: str | None = None
             for tid in reversed(column):
                 cell = by_key.get((tid, cid))
                 if cell is None or cell.status not in _GOOD:
                     break
                 since = tid
-            rows.append(RowSince(cell=cid, build=build, since=since))
+            # Columns that say something about the row (a missing cell does: it did not exist).
+            known = [
+                tid
+                for tid in column
+                if (c := by_key.get((tid, cid))) is not None and c.status is not Status.SKIP
+            ]
+            rows.append(
+                RowSince(
+                    cell=cid,
+                    build=build,
+                    since=since,
+                    at_oldest=since is not None and known[:1] == [since],
+                    gone=bool(known) and by_key[known[-1], cid].status is Status.MISSING,
+                )
+            )
     return tuple(rows)
 
 
@@ -360,7 +374,7 @@ def _inventory() -> tuple[InventoryRow, ...]:
 
 
 def _change(
-    kind: ChangeKind, cell: str, before: Status, after: Status, family: str = "cpu"
+    kind: ChangeKind, cell: str, before: Status, after: Status, family: str = "cpu", note: str = ""
 ) -> Change:
     first, then = (
         ("2.6.0-cu124", "2.9.1-cu128") if family == "cuda" else ("2.9.1-cpu", "2.13.0-cpu")
@@ -373,13 +387,14 @@ def _change(
         after=then,
         before_status=before,
         after_status=after,
+        note=note,
     )
 
 
 # 2.6.0-cu124 -> 2.9.1-cu128: one family (the default index's CUDA moved on).
 _CUDA_FIXES = tuple(
     _change(
-        ChangeKind.FIX,
+        ChangeKind.NEW if before is Status.MISSING else ChangeKind.FIX,
         cell,
         before,
         Status.XPASS if before is Status.XFAIL else Status.PASS,
@@ -387,6 +402,7 @@ _CUDA_FIXES = tuple(
     )
     for cell, before in (
         ("catalog:cond.simple/non_strict[cpu]", Status.ERROR),
+        # missing -> pass: invoke_subgraph did not exist in 2.6.0, so it is new, not fixed
         *(
             (f"catalog:invoke_subgraph.simple/{m}[cpu]", Status.MISSING)
             for m in ("aot", "non_strict", "pre_dispatch", "retrace")
@@ -443,6 +459,14 @@ def realistic_facts() -> Facts:
                 Status.CRASH,
             ),
             *_CUDA_FIXES,
+            # missing -> error: the case appeared in 2.9.1, failing; nothing regressed
+            _change(
+                ChangeKind.NEW,
+                "catalog:invoke_subgraph.simple/serialize[cpu]",
+                Status.MISSING,
+                Status.ERROR,
+                "cuda",
+            ),
         ),
         behaviours=tuple(_behaviour_row(b) for b in BUILTIN),
         inventory=_inventory(),

@@ -99,7 +99,9 @@ def test_since(statuses: list[Status | None], since: str | None) -> None:
             [P, X, XP],
             [("regression", "2.6.0-cpu", "2.9.1-cpu"), ("fix", "2.9.1-cpu", "2.13.0-cpu")],
         ),
-        ([XP, M, M], [("regression", "2.6.0-cpu", "2.9.1-cpu")]),  # the HOP went away
+        ([XP, M, M], [("gone", "2.6.0-cpu", "2.9.1-cpu")]),  # the HOP went away: not a regression
+        ([M, P, E], [("new", "2.6.0-cpu", "2.9.1-cpu"), ("regression", "2.9.1-cpu", "2.13.0-cpu")]),
+        ([M, E, P], [("new", "2.6.0-cpu", "2.9.1-cpu"), ("fix", "2.9.1-cpu", "2.13.0-cpu")]),
         ([P, S, E], [("regression", "2.6.0-cpu", "2.13.0-cpu")]),  # past what did not run
         ([P, None, E], [("regression", "2.6.0-cpu", "2.13.0-cpu")]),
         ([P, S, P], []),
@@ -215,7 +217,7 @@ def test_behaviour_verdicts(
     )
 
 
-def test_property_behaviour_is_not_applicable_where_the_properties_were_not_recorded() -> None:
+def test_property_behaviour_is_not_measured_where_the_properties_were_not_recorded() -> None:
     targets = [_target(t) for t in [*CPU, "2.5.1-cpu"]]
     targets[-1] = _target("2.5.1-cpu", env_error="no wheel")
     cells = [
@@ -227,9 +229,9 @@ def test_property_behaviour_is_not_applicable_where_the_properties_were_not_reco
     rows = {r.behaviour.id: dict(r.verdicts) for r in facts.behaviours}
     assert rows[TUPLE] == {
         "2.6.0-cpu": Verdict.REPRODUCED,
-        "2.9.1-cpu": Verdict.NOT_APPLICABLE,
+        "2.9.1-cpu": Verdict.NOT_MEASURED,  # ran, but cannot say: not "never reproduced"
         "2.13.0-cpu": Verdict.ABSENT,
-        "2.5.1-cpu": Verdict.NOT_APPLICABLE,
+        "2.5.1-cpu": Verdict.NOT_APPLICABLE,  # did not run at all
     }
     assert rows[CARRIED]["2.9.1-cpu"] is Verdict.ABSENT
 

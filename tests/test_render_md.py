@@ -73,7 +73,8 @@ def test_same_report_same_text() -> None:
         "# torch-hop-compat report",
         "## Environments",
         "## Legend",
-        "## Regressions and fixes",
+        "## Changes",
+        "## Gaps",
         "## Matrix",
         "### `serialize` on cpu",
         "### `aot` on cuda",
@@ -99,10 +100,13 @@ def test_legend_names_every_status_with_its_symbol() -> None:
 
 def test_regressions_come_before_fixes() -> None:
     text = render_markdown(realistic_report(), realistic_facts())
+    text = text[text.index("| change |") :]  # the table, not the words above it
     first_fix = text.index("🔺 fix")
     assert text.index("🔻 regression") < first_fix
     assert text.rindex("🔻 regression") < first_fix
-    assert "**2 regressions**, 10 fixes" in text
+    assert "**2 regressions**, 6 fixes, 5 new, 0 gone, 0 default changed" in render_markdown(
+        realistic_report(), realistic_facts()
+    )
 
 
 def test_environments_row() -> None:
@@ -119,7 +123,9 @@ def test_while_loop_serialize_row_shows_xfail_then_xpass() -> None:
     text = render_markdown(realistic_report(), realistic_facts())
     block = text[text.index("### `serialize` on cpu") :]
     row = next(line for line in block.splitlines() if "`catalog:while_loop.simple`" in line)
-    assert row == ("| `catalog:while_loop.simple` | ⚠️ | 🎉 | 🚫 | 🎉 | 🎉 | 2.9.1 | 2.9.1 |")
+    # The cuda row passes from 2.9.1; the cpu row already in the oldest cpu target that ran.
+    # The xfail also shows its cause (², tuple -> list after save/load) beside the error (¹).
+    assert row == ("| `catalog:while_loop.simple` | ⚠️¹² | 🎉 | 🚫 | 🎉 | 🎉 | 2.9.1 | ≤ 2.9.1 |")
 
 
 def test_behaviour_table_says_absent_since() -> None:
@@ -243,13 +249,11 @@ def test_env_error_target_without_cells_and_no_result_cells() -> None:
     assert row.split(" | ")[3:6] == ["🚫", "✅", "·"]
 
 
-def test_missing_facts_leave_since_blank() -> None:
-    row = next(
-        line
-        for line in render_markdown(realistic_report(), Facts()).splitlines()
-        if line.startswith("| `catalog:cond.simple` |")
-    )
-    assert row.endswith("| ✅ |  |  |")
+def test_missing_facts_leave_no_since_column() -> None:
+    text = render_markdown(realistic_report(), Facts())
+    row = next(line for line in text.splitlines() if line.startswith("| `catalog:cond.simple` |"))
+    assert row.endswith("| ✅ | ✅ | 🚫 | ✅ | ✅ |")
+    assert "since" not in next(line for line in text.splitlines() if line.startswith("| case |"))
 
 
 def test_unknown_status_has_a_symbol() -> None:
@@ -270,9 +274,11 @@ def test_cell_free_of_facts() -> None:
 def test_fixture_facts_agree_with_compat_facts() -> None:
     derived = resolve_facts(realistic_report())
     facts = realistic_facts()
-    # The fixture lists a fix first on purpose: the renderers must sort.
+    # The fixture lists a fix first on purpose: the renderers must sort. Gaps are
+    # tested on real JUnit in test_facts; the hand-written facts leave them out.
     assert set(facts.changes) == set(derived.changes)
-    assert dataclasses.replace(facts, changes=derived.changes) == derived
+    same = dataclasses.replace(derived, gaps=(), gap_of={})
+    assert dataclasses.replace(facts, changes=derived.changes) == same
 
 
 def test_no_since_column_for_a_build_that_never_ran() -> None:
