@@ -59,6 +59,7 @@ def cut(text: str, limit: int = MAX_TEXT) -> str:
 
 MODE_MEANING: Mapping[Mode, str] = {
     Mode.AOT: "torch.export.export with its default strictness",
+    Mode.STRICT: "torch.export.export(..., strict=True)",
     Mode.PRE_DISPATCH: "torch.export._trace._export(..., pre_dispatch=True)",
     Mode.RETRACE: "pre_dispatch, then run_decompositions()",
     Mode.SERIALIZE: "retrace, then torch.export.save and torch.export.load",

@@ -13,7 +13,7 @@ import torch
 from suites import modes
 from suites.behaviours import resolve_status
 from suites.cases import Case
-from suites.groups import SHARED_EXPORT
+from suites.groups import PUBLIC_EXPORT
 from suites.results import CellResult, make_result
 from suites.schema import Device, Mode, Prop, Status
 from suites.scrub import scrub_credentials
@@ -147,15 +147,11 @@ def _derive(
     kwargs: dict[str, Any],
     notes: dict[Mode, modes.Notes],
 ) -> dict[Mode, modes.Derived]:
-    """Each live mode's program for one sample: the shared modes from one export."""
-    out = modes.derive_shared([m for m in live if m in SHARED_EXPORT], module, args, kwargs, notes)
-    for mode in (m for m in live if m not in SHARED_EXPORT):
-        start = time.perf_counter()
-        try:
-            program = modes.EXPORTERS[mode](module, args, kwargs, notes[mode])
-            out[mode] = modes.Derived(program, seconds=time.perf_counter() - start)
-        except Exception as exc:  # a HOP that fails to export is a result, not an error
-            out[mode] = modes.Derived(None, "export", exc, time.perf_counter() - start)
+    """Each live mode's program for one sample, no export made twice (suites.modes)."""
+    public = [m for m in live if m in PUBLIC_EXPORT]
+    shared = [m for m in live if m not in public]
+    out = modes.derive_public(public, module, args, kwargs, notes)
+    out.update(modes.derive_shared(shared, module, args, kwargs, notes))
     return {m: out[m] for m in live}
 
 

@@ -33,9 +33,10 @@ class Status(enum.StrEnum):
 
 
 class Mode(enum.StrEnum):
-    """How a case is exported (the first four are the seed's)."""
+    """How a case is exported (aot, pre_dispatch, retrace and serialize are the seed's)."""
 
     AOT = "aot"
+    STRICT = "strict"
     PRE_DISPATCH = "pre_dispatch"
     RETRACE = "retrace"
     SERIALIZE = "serialize"

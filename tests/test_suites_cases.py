@@ -11,7 +11,8 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
 from suites import cases as catalog  # noqa: E402
-from suites.body import MAX_DETAIL_CHARS, leaked_state, run_cell  # noqa: E402
+from suites import modes  # noqa: E402
+from suites.body import MAX_DETAIL_CHARS, leaked_state, run_cell, run_unit  # noqa: E402
 from suites.cases import CATALOG, PLANTED, Case, Sample, load_catalog, module_of  # noqa: E402
 from suites.collect import plan, select  # noqa: E402
 from suites.schema import CellId, Device, Mode, Prop, Status  # noqa: E402
@@ -182,3 +183,25 @@ def test_catalogue_while_loop_serialize_records_carried_input_containers() -> No
     assert result.status in (Status.XFAIL, Status.XPASS, Status.PASS, Status.ERROR)
     if result.status is Status.XFAIL:
         assert "while_loop.serde-carried-inputs" in (result.prop(Prop.BEHAVIOURS) or "")
+
+
+def test_modes_that_share_an_export_still_get_their_own_outcome() -> None:
+    # aot shares its export with the mode that makes the same call: forward runs once to be
+    # traced, then once per mode for eager. Its third call, the partner's eager run, raises:
+    # the partner errs at "run" (had it exported again, at "export"), and aot still passes.
+    calls = {"n": 0}
+
+    def third_call_raises(x: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("the third call")
+        return x * 2
+
+    partner = Mode.STRICT if modes.aot_strict() else Mode.NON_STRICT
+    case = Case(
+        "toy", "third", lambda d: (module_of(third_call_raises), (Sample((torch.ones(2),)),))
+    )
+    aot, other = run_unit(case, (Mode.AOT, partner), Device.CPU)
+    assert (aot.status, aot.prop(Prop.SAMPLES)) == (Status.PASS, "1")
+    assert (other.status, other.prop(Prop.STEP)) == (Status.ERROR, "run")
+    assert other.prop(Prop.SAMPLES) == "0"
