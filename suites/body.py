@@ -13,6 +13,7 @@ import torch
 from suites import modes
 from suites.behaviours import resolve_status
 from suites.cases import Case
+from suites.gaps import resolve_gap
 from suites.groups import PUBLIC_EXPORT
 from suites.results import CellResult, make_result
 from suites.schema import Device, Mode, Prop, Status
@@ -106,12 +107,13 @@ def run_unit(case: Case, unit: Sequence[Mode], device: Device) -> list[CellResul
     tallies: dict[Mode, _Tally] = {}
     for mode in unit:
         notes = {Prop.EXPECTATION.value: case.expectation(mode, device)}
-        reason = case.available() or modes.missing_reason(mode)
-        if reason is None:
+        gap = resolve_gap(case, mode)
+        if gap is None:
             tallies[mode] = _Tally(notes)
         else:
-            props = {**notes, Prop.REASON: reason}
-            missing[mode] = make_result(case.cell(mode, device), Status.MISSING, 0.0, props, reason)
+            props = {**notes, Prop.REASON: gap.reason, Prop.GAP: gap.gap.value}
+            cell = case.cell(mode, device)
+            missing[mode] = make_result(cell, Status.MISSING, 0.0, props, gap.reason)
     if tallies:
         _run_samples(case, device, tallies)
     return [missing[m] if m in missing else _result(case, m, device, tallies[m]) for m in unit]
