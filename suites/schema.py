@@ -95,6 +95,8 @@ class SuiteProp(enum.StrEnum):
 
     SCHEMA = "schema_version"
     SUITE_VERSION = "suite_version"
+    RUN_DATE = "run_date"  # when the run started: UTC, ISO-8601 to the second
+    HOST = "host"  # socket.gethostname() of the machine it ran on
     TARGET = "target"
     TORCH_VERSION = "torch_version"
     TORCH_GIT = "torch_git_version"
