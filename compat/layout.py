@@ -83,11 +83,11 @@ def cut(text: str, limit: int = MAX_TEXT) -> str:
 
 MODE_MEANING: Mapping[Mode, str] = {
     Mode.AOT: "torch.export.export with its default strictness",
+    Mode.STRICT: "torch.export.export(..., strict=True)",
     Mode.PRE_DISPATCH: "torch.export._trace._export(..., pre_dispatch=True)",
     Mode.RETRACE: "pre_dispatch, then run_decompositions()",
     Mode.SERIALIZE: "retrace, then torch.export.save and torch.export.load",
     Mode.NON_STRICT: "torch.export.export(..., strict=False)",
-    **{m: "torch.export.export(..., strict=True)" for m in Mode if m.value == "strict"},
 }
 
 

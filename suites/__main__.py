@@ -65,8 +65,9 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=300.0,
         metavar="SECONDS",
-        help="time limit per child (one case's aot, shared pre_dispatch/retrace/serialize, or "
-        "non_strict cells); past it their unfinished cells are 'timeout' (default: 300)",
+        help="time limit per child (one case's aot/strict/non_strict cells, or its "
+        "pre_dispatch/retrace/serialize cells); past it their unfinished cells are 'timeout' "
+        "(default: 300)",
     )
     p.add_argument(
         "--jobs",

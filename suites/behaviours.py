@@ -4,6 +4,15 @@ The built-in table is the one place expectations live. The suite uses it to
 turn a reproduced behaviour into ``xfail`` (and its absence, where the
 reference suite expected it, into ``xpass``); the report matches the same
 table, plus users' own entries, against every cell to tag it.
+
+Evidence first: a behaviour may name ``evidence``, cell properties that show
+its cause (while_loop's carried inputs before and after save/load, and the
+``step`` that raised). Where a cell records every evidence key, the evidence
+and the exception type decide, whatever the message says: torch words one
+cause differently across releases. Only a cell without them (a foreign
+pytest file: messages only) is matched by its message. ``judgeable`` says
+whether a cell can tell at all, so that a report can say "not measured"
+instead of "absent".
 """
 
 from __future__ import annotations
@@ -13,7 +22,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from suites.schema import Status
+from suites.schema import Prop, Status
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,9 @@ class Behaviour:
     # The reference suite expects it: where it is absent the cell is ``xpass``.
     expected: bool = False
     origin: str = "builtin"
+    # Cell property -> regex (full match): where a cell records every key, these and
+    # ``exception`` decide, not ``message`` (an exception behaviour's; see the module docstring).
+    evidence: tuple[tuple[str, str], ...] = ()
 
     def applies_to(self, hop: str, mode: str) -> bool:
         return fnmatch.fnmatchcase(hop, self.hop) and fnmatch.fnmatchcase(mode, self.mode)
@@ -38,6 +50,10 @@ class Behaviour:
     @property
     def is_exception(self) -> bool:
         return self.exception is not None or self.message is not None
+
+    def has_evidence(self, properties: Mapping[str, str]) -> bool:
+        """Whether a cell with these properties records every evidence key of this behaviour."""
+        return bool(self.evidence) and all(key in properties for key, _ in self.evidence)
 
     def matches(
         self,
@@ -50,18 +66,30 @@ class Behaviour:
         """Whether a cell with these facts shows this behaviour."""
         if not self.applies_to(hop, mode):
             return False
-        if self.is_exception:
-            if error_type is None:
-                return False
-            if self.exception is not None and not _same_exception(self.exception, error_type):
-                return False
-            if self.message is not None and not re.search(self.message, error_message or ""):
-                return False
-        for key, pattern in self.properties:
-            value = properties.get(key)
-            if value is None or re.fullmatch(pattern, value) is None:
-                return False
-        return True
+        if self.is_exception and not self._raised(error_type, error_message, properties):
+            return False
+        return _all_match(self.properties, properties)
+
+    def _raised(
+        self, error_type: str | None, error_message: str | None, properties: Mapping[str, str]
+    ) -> bool:
+        """Whether the cell's exception is this behaviour's: by evidence, else by message."""
+        if error_type is None:
+            return False
+        if self.exception is not None and not _same_exception(self.exception, error_type):
+            return False
+        if self.has_evidence(properties):
+            return _all_match(self.evidence, properties)
+        return self.message is None or re.search(self.message, error_message or "") is not None
+
+
+def _all_match(patterns: tuple[tuple[str, str], ...], properties: Mapping[str, str]) -> bool:
+    """Whether every ``(key, regex)`` of ``patterns`` fully matches the cell's property."""
+    for key, pattern in patterns:
+        value = properties.get(key)
+        if value is None or re.fullmatch(pattern, value) is None:
+            return False
+    return True
 
 
 def _same_exception(wanted: str, actual: str) -> bool:
@@ -76,11 +104,21 @@ BUILTIN: tuple[Behaviour, ...] = (
         hop="while_loop*",
         mode="serialize",
         exception="RuntimeError",
-        # Later torch checks for "a tuple or list": another error, not this one.
-        message=r"carried_inputs must be a tuple(?! or list)",
+        # The cause, as the suite records it: a tuple saved, a list loaded, the run raised.
+        evidence=(
+            (Prop.CARRIED_BEFORE.value, "tuple"),
+            (Prop.CARRIED_AFTER.value, "list"),
+            (Prop.STEP.value, "run"),
+        ),
+        # For cells without the evidence. torch 2.3 says "operands must be a tuple but got
+        # <class 'list'>"; later torch checks for "a tuple or list": another error, not this.
+        message=(
+            r"carried_inputs must be a tuple(?! or list)"
+            r"|operands must be a tuple but got <class 'list'>"
+        ),
         sentence=(
             "After torch.export save/load, running while_loop raises "
-            "'carried_inputs must be a tuple'."
+            "'carried_inputs must be a tuple' (torch 2.3: 'operands must be a tuple')."
         ),
         links=("shared/reference/test_hop_seed.py (test_serialize_export)",),
         expected=True,
@@ -110,6 +148,25 @@ def matching(
     return tuple(
         b.id for b in behaviours if b.matches(hop, mode, error_type, error_message, properties)
     )
+
+
+def judgeable(
+    behaviour: Behaviour, status: Status, error_type: str | None, properties: Mapping[str, str]
+) -> bool:
+    """Whether a cell's facts can say if it shows ``behaviour``, one way or the other.
+
+    True where the cell records the behaviour's evidence, or the properties it
+    tests; for an exception behaviour also where the cell raised (its message
+    can be matched) or passed (nothing was raised). False for a cell that was
+    not measured (missing, skipped, timed out, crashed): it can neither
+    reproduce the behaviour nor show it gone. Whether the behaviour applies to
+    the cell's HOP and mode is ``Behaviour.applies_to``'s question, not this one.
+    """
+    if behaviour.has_evidence(properties):
+        return True
+    if behaviour.is_exception:
+        return error_type is not None or status in (Status.PASS, Status.XPASS)
+    return all(key in properties for key, _ in behaviour.properties)
 
 
 def resolve_status(

@@ -13,7 +13,8 @@ import torch
 from suites import modes
 from suites.behaviours import resolve_status
 from suites.cases import Case
-from suites.groups import SHARED_EXPORT
+from suites.gaps import resolve_gap
+from suites.groups import PUBLIC_EXPORT
 from suites.results import CellResult, make_result
 from suites.schema import Device, Mode, Prop, Status
 from suites.scrub import scrub_credentials
@@ -106,12 +107,13 @@ def run_unit(case: Case, unit: Sequence[Mode], device: Device) -> list[CellResul
     tallies: dict[Mode, _Tally] = {}
     for mode in unit:
         notes = {Prop.EXPECTATION.value: case.expectation(mode, device)}
-        reason = case.available() or modes.missing_reason(mode)
-        if reason is None:
+        gap = resolve_gap(case, mode)
+        if gap is None:
             tallies[mode] = _Tally(notes)
         else:
-            props = {**notes, Prop.REASON: reason}
-            missing[mode] = make_result(case.cell(mode, device), Status.MISSING, 0.0, props, reason)
+            props = {**notes, Prop.REASON: gap.reason, Prop.GAP: gap.gap.value}
+            cell = case.cell(mode, device)
+            missing[mode] = make_result(cell, Status.MISSING, 0.0, props, gap.reason)
     if tallies:
         _run_samples(case, device, tallies)
     return [missing[m] if m in missing else _result(case, m, device, tallies[m]) for m in unit]
@@ -147,15 +149,11 @@ def _derive(
     kwargs: dict[str, Any],
     notes: dict[Mode, modes.Notes],
 ) -> dict[Mode, modes.Derived]:
-    """Each live mode's program for one sample: the shared modes from one export."""
-    out = modes.derive_shared([m for m in live if m in SHARED_EXPORT], module, args, kwargs, notes)
-    for mode in (m for m in live if m not in SHARED_EXPORT):
-        start = time.perf_counter()
-        try:
-            program = modes.EXPORTERS[mode](module, args, kwargs, notes[mode])
-            out[mode] = modes.Derived(program, seconds=time.perf_counter() - start)
-        except Exception as exc:  # a HOP that fails to export is a result, not an error
-            out[mode] = modes.Derived(None, "export", exc, time.perf_counter() - start)
+    """Each live mode's program for one sample, no export made twice (suites.modes)."""
+    public = [m for m in live if m in PUBLIC_EXPORT]
+    shared = [m for m in live if m not in public]
+    out = modes.derive_public(public, module, args, kwargs, notes)
+    out.update(modes.derive_shared(shared, module, args, kwargs, notes))
     return {m: out[m] for m in live}
 
 

@@ -2,13 +2,17 @@
 
 Each row is written against a HOP's public-ish entry point and gated on
 that entry point existing, so one row means the same thing in every torch
-2.x version; where it is absent, every cell of the row is ``missing``.
+2.x version; where it is absent, every cell of the row is ``missing``
+(``suites.gaps`` says whether the HOP itself is registered there).
 
-Two planted rows exist only for the suite's own tests and appear, before
+Planted rows exist only for the suite's own tests and appear, before
 all others, only when the environment has ``HOP_SUITE_PLANTED=1``:
 ``_planted_crash.segfault`` kills the interpreter (the runner must record a
 crash and go on) and ``_planted_hang.sleep`` never returns (the runner must
-time it out). With ``HOP_SUITE_PLANTED_FIFO=<path of a FIFO>`` the hang
+time it out). Two more come after them, missing in every torch, one per
+gap kind a catalogue row can have: ``_gap_planted.unregistered`` (no such
+HOP) and ``_gap_planted.api_absent`` (the cond HOP is registered, its entry
+point absent). With ``HOP_SUITE_PLANTED_FIFO=<path of a FIFO>`` the hang
 first writes a line to that FIFO, so a test can act once it has begun.
 With ``HOP_SUITE_PLANTED_FLAKY=<path of a file>`` one more row,
 ``_planted_flaky.alternate``, comes first: it counts its builds in that file
@@ -48,8 +52,20 @@ class Sample:
 Built = tuple[torch.nn.Module, tuple[Sample, ...]]
 
 
-def _always() -> str | None:
-    return None
+def dotted(spec: str) -> str:
+    """``module:attr|module:attr`` as ``module.attr or module.attr``."""
+    return " or ".join(alternative.replace(":", ".") for alternative in spec.split("|"))
+
+
+@dataclass(frozen=True)
+class Requires:
+    """The entry points a case calls, each ``module:attr`` (``|`` between renamed ones)."""
+
+    specs: tuple[str, ...] = ()
+
+    def absent(self) -> tuple[str, ...]:
+        """The entry points this torch lacks, dotted (``torch.a.f or torch.b.f`` if renamed)."""
+        return tuple(dotted(s) for s in self.specs if _resolve(s) is None)
 
 
 def _no_expectation(mode: Mode, device: Device) -> str:
@@ -63,14 +79,21 @@ class Case:
     hop: str
     variant: str
     build: Callable[[str], Built]  # device -> (module, samples)
-    available: Callable[[], str | None] = _always  # None, or why the HOP is missing
+    needs: Requires = Requires()  # an entry point absent: every cell is missing
     source: Source = Source.CATALOG
     # Upstream's expectation for a (mode, device), recorded beside the raw outcome.
     expectation: Callable[[Mode, Device], str] = _no_expectation
+    # The operators it runs as, in torch._ops._higher_order_ops; () means (hop,).
+    ops: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
         return f"{self.source}:{self.hop}.{self.variant}"
+
+    @property
+    def hop_ops(self) -> tuple[str, ...]:
+        """The HOP operator names this case runs as (``map`` runs as ``map_impl``)."""
+        return self.ops or (self.hop,)
 
     def cell(self, mode: Mode, device: Device) -> CellId:
         """The cell of this case in one mode on one device."""
@@ -105,22 +128,15 @@ def _resolve(spec: str) -> Any:
     return None
 
 
-def requires(*specs: str) -> Callable[[], str | None]:
-    """An availability check: every entry point spec must resolve."""
-
-    def check() -> str | None:
-        absent = [s.replace("|", " or ") for s in specs if _resolve(s) is None]
-        if absent:
-            return f"torch {torch.__version__} has no {', '.join(absent)}"
-        return None
-
-    return check
+def requires(*specs: str) -> Requires:
+    """The availability of a case: every entry point spec must resolve."""
+    return Requires(specs)
 
 
 def _entry(spec: str) -> Any:
     found = _resolve(spec)
     if found is None:
-        raise LookupError(requires(spec)())
+        raise LookupError(f"torch {torch.__version__} has no {dotted(spec)}")
     return found
 
 
@@ -375,12 +391,19 @@ def build_planted_crash(device: str) -> Built:
     raise AssertionError("still alive after a segfault")
 
 
+PLANTED_ABSENT_ENTRY = "torch:_hop_compat_no_such_entry"
+
+
+def build_planted_missing(device: str) -> Built:
+    raise AssertionError("a missing case is never built")
+
+
 CATALOG: tuple[Case, ...] = (
     Case("cond", "simple", build_cond_simple, requires(COND)),
     Case("cond", "parameter", build_cond_parameter, requires(COND)),
     Case("while_loop", "simple", build_while_loop_simple, requires(WHILE_LOOP)),
     Case("while_loop", "closure", build_while_loop_closure, requires(WHILE_LOOP)),
-    Case("map", "simple", build_map_simple, requires(MAP)),
+    Case("map", "simple", build_map_simple, requires(MAP), ops=("map_impl",)),
     Case("scan", "simple", build_scan_simple, requires(SCAN)),
     Case("associative_scan", "cumsum", build_associative_scan_cumsum, requires(ASSOCIATIVE_SCAN)),
     Case("invoke_subgraph", "reused", build_invoke_subgraph_reused, requires(COMPILE_REGION)),
@@ -398,6 +421,7 @@ CATALOG: tuple[Case, ...] = (
             "torch._higher_order_ops.auto_functionalize:auto_functionalized",
             "torch.library:Library",
         ),
+        ops=("auto_functionalized", "auto_functionalized_v2"),
     ),
     Case(
         "wrap_with_set_grad_enabled",
@@ -431,6 +455,14 @@ def planted(env: Mapping[str, str]) -> tuple[Case, ...]:
     return (
         Case("_planted_crash", "segfault", build_planted_crash),
         Case("_planted_hang", "sleep", hang),
+        Case("_gap_planted", "unregistered", build_planted_missing, requires(PLANTED_ABSENT_ENTRY)),
+        Case(
+            "_gap_planted",
+            "api_absent",
+            build_planted_missing,
+            requires(PLANTED_ABSENT_ENTRY),
+            ops=("cond",),
+        ),
     )
 
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import torch
 
 import suites
+from suites.junit_xml import Provenance
 from suites.modes import aot_strict
 from suites.schema import SCHEMA_VERSION, Device, SuiteProp, torch_build_tag
 
@@ -28,12 +29,18 @@ def registered_hops() -> tuple[str, ...]:
 
 
 def suite_properties(
-    target: str | None, devices: Sequence[Device], hop_db: str | None, hops: Sequence[str]
+    target: str | None,
+    devices: Sequence[Device],
+    hop_db: str | None,
+    hops: Sequence[str],
+    provenance: Provenance,
 ) -> dict[str, str]:
     """Every SuiteProp this run knows; ``hops`` is registered_hops(), read before cases load."""
     props = {
         SuiteProp.SCHEMA: SCHEMA_VERSION,
         SuiteProp.SUITE_VERSION: suites.__version__,
+        SuiteProp.RUN_DATE: provenance.run_date,
+        SuiteProp.HOST: provenance.host,
         SuiteProp.TARGET: target or "",
         SuiteProp.TORCH_VERSION: torch.__version__,
         SuiteProp.TORCH_GIT: str(getattr(torch.version, "git_version", "") or ""),

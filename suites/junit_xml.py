@@ -11,9 +11,11 @@ import collections
 import io
 import os
 import re
+import socket
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 from xml.sax.saxutils import XMLGenerator
@@ -81,6 +83,48 @@ class Testsuite:
     name: str
     properties: tuple[tuple[str, str], ...]
     cases: tuple[Testcase, ...]
+    # JUnit's own attributes for when and where it ran (Provenance); "" leaves one out.
+    timestamp: str = ""
+    hostname: str = ""
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """When and where a suite ran: the run_date and host suite properties."""
+
+    run_date: str  # UTC, ISO-8601 to the second: 2026-11-30T00:21:29+00:00
+    host: str  # socket.gethostname()
+
+    @classmethod
+    def now(cls) -> Provenance:
+        """This moment, on this machine."""
+        return cls(datetime.now(UTC).isoformat(timespec="seconds"), socket.gethostname())
+
+    def properties(self) -> tuple[tuple[str, str], ...]:
+        """``run_date`` and ``host`` as suite properties (an empty one left out)."""
+        pairs = ((SuiteProp.RUN_DATE.value, self.run_date), (SuiteProp.HOST.value, self.host))
+        return tuple((k, v) for k, v in pairs if v)
+
+
+def junit_timestamp(run_date: str) -> str:
+    """``run_date`` as JUnit's ``timestamp`` attribute: UTC without a zone, the schema's form.
+
+    "" when ``run_date`` is not an ISO-8601 date and time (the attribute is then left out).
+    """
+    try:
+        when = datetime.fromisoformat(run_date)
+    except ValueError:
+        return ""
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def stamped(suite: Testsuite) -> Testsuite:
+    """``suite`` with JUnit's timestamp and hostname taken from its run_date and host."""
+    props = dict(suite.properties)
+    timestamp = junit_timestamp(props.get(SuiteProp.RUN_DATE.value, ""))
+    return replace(suite, timestamp=timestamp, hostname=props.get(SuiteProp.HOST.value, ""))
 
 
 def suite_name(target: str | None, torch_version: str | None) -> str:
@@ -88,17 +132,24 @@ def suite_name(target: str | None, torch_version: str | None) -> str:
     return f"hop-suite[{target or torch_version or 'unknown'}]"
 
 
-def env_error_suite(target_id: str, message: str, build: str | None = None) -> Testsuite:
+def env_error_suite(
+    target_id: str,
+    message: str,
+    build: str | None = None,
+    provenance: Provenance | None = None,
+) -> Testsuite:
     """The suite of a target that could not be installed or imported: one env-error testcase.
 
     Every value is scrubbed here, the one place env-error files are made: the message
     quotes install logs, and ``--build`` or the id may be written by hand with a URL.
+    ``provenance`` defaults to now, on this machine: the install failed just before.
     """
     target_id, message = scrub_credentials(target_id), scrub_credentials(message)
     build = None if build is None else scrub_credentials(build)
     props = [(SuiteProp.SCHEMA.value, SCHEMA_VERSION), (SuiteProp.TARGET.value, target_id)]
     if build is not None:
         props.append((SuiteProp.BUILD.value, build))
+    props.extend((provenance or Provenance.now()).properties())
     case = Testcase(
         classname=ENV_CLASSNAME,
         name=f"install[{target_id}]",
@@ -110,7 +161,7 @@ def env_error_suite(target_id: str, message: str, build: str | None = None) -> T
         message=message.partition("\n")[0],
         detail=message,
     )
-    return Testsuite(suite_name(target_id, None), tuple(props), (case,))
+    return stamped(Testsuite(suite_name(target_id, None), tuple(props), (case,)))
 
 
 def junit_document(suites: Sequence[Testsuite], name: str, *, indent: bool = True) -> bytes:
@@ -128,6 +179,11 @@ def junit_document(suites: Sequence[Testsuite], name: str, *, indent: bool = Tru
     for suite in suites:
         pad(1)
         attrs = {"name": xml_safe(suite.name), **_counts(suite.cases)}
+        attrs.update(
+            (key, xml_safe(value))
+            for key, value in (("timestamp", suite.timestamp), ("hostname", suite.hostname))
+            if value
+        )
         xml.startElement("testsuite", AttributesImpl(attrs))
         _write_properties(xml, suite.properties, 2, pad)
         for case in suite.cases:

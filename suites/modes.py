@@ -5,24 +5,28 @@ ExportedProgram; what it learns on the way (the strictness it used, the
 while_loop carried-input container) goes into ``notes`` as cell properties,
 before anything can raise.
 
-Three modes are one chain of steps, so a case exports once for all three
-(``derive_shared``), never three times:
+No export is done twice. Three modes are one chain of steps, so a case
+exports once for all three (``derive_shared``):
 
     pre_dispatch = export(pre_dispatch=True)                 step "pre_dispatch export"
     retrace      = pre_dispatch.run_decompositions()          step "run_decompositions"
     serialize    = torch.export.load(torch.export.save(retrace))   step "save/load"
 
+And aot, strict and non_strict call ``torch.export.export``: aot with its
+default strictness, the other two with ``strict=`` given. Two of them always
+make the same call (aot and strict through 2.7, aot and non_strict from
+2.8), and those two share one export (``derive_public``); step "export".
+
 Each mode still gets its own outcome: its program is run and compared on its
 own (step "run"), so a mismatch or an error there is that mode's alone. An
 error in a shared step is the outcome of every mode that needed the step,
 with the step named in the ``step`` property. Sharing measures the same as
-exporting three times because no step changes what it starts from:
+exporting again because no step changes what it starts from:
 ``run_decompositions`` returns a new ExportedProgram (it retraces
-``ep.module()``; the input's graph is left as it was, which a test checks)
-and ``save`` only reads its program. All steps of one sample run before any
-program is run, so each program is derived exactly as a fresh export chain
-would derive it. aot and non_strict call ``torch.export.export`` with other
-arguments, so they share nothing and export on their own.
+``ep.module()``; the input's graph is left as it was, which a test checks),
+``save`` only reads its program, and ``ep.module()`` makes a new module at
+every call. All steps of one sample run before any program is run, so each
+program is derived exactly as a fresh export would derive it.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import inspect
 import io
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -111,6 +115,13 @@ def round_trip(ep: Any, notes: Notes) -> Any:
     return loaded
 
 
+def export_strict(
+    module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], notes: Notes
+) -> Any:
+    notes[Prop.STRICT] = _flag(True)
+    return torch.export.export(module, args, kwargs, strict=True)
+
+
 def export_non_strict(
     module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], notes: Notes
 ) -> Any:
@@ -120,6 +131,7 @@ def export_non_strict(
 
 EXPORTERS: dict[Mode, Exporter] = {
     Mode.AOT: export_aot,
+    Mode.STRICT: export_strict,
     Mode.PRE_DISPATCH: export_pre_dispatch,
     Mode.RETRACE: export_retrace,
     Mode.SERIALIZE: export_serialize,
@@ -192,6 +204,39 @@ def _step(
     return round_trip(program, notes)
 
 
+def call_strictness(mode: Mode) -> bool:
+    """The strictness ``torch.export.export`` runs with in one of PUBLIC_EXPORT's modes."""
+    return aot_strict() if mode is Mode.AOT else mode is Mode.STRICT
+
+
+def derive_public(
+    wanted: Sequence[Mode],
+    module: torch.nn.Module,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    notes: dict[Mode, Notes],
+) -> dict[Mode, Derived]:
+    """The ``torch.export.export`` modes in ``wanted``, one export per distinct call."""
+    calls: dict[bool, list[Mode]] = {}
+    for mode in wanted:
+        calls.setdefault(call_strictness(mode), []).append(mode)
+    out: dict[Mode, Derived] = {}
+    for same in calls.values():
+        lead = Mode.AOT if Mode.AOT in same else same[0]  # aot's call is the seed's, as written
+        shared: Notes = {}
+        start = time.perf_counter()
+        try:
+            derived = Derived(EXPORTERS[lead](module, args, kwargs, shared))
+        except Exception as exc:  # a HOP that fails to export is a result, not an error
+            derived = Derived(None, "export", exc)
+        finally:
+            for mode in same:
+                notes[mode].update(shared)
+        derived = replace(derived, seconds=time.perf_counter() - start)
+        out.update((mode, derived) for mode in same)
+    return out
+
+
 def missing_reason(mode: Mode) -> str | None:
     """Why this torch cannot run ``mode`` at all, or None."""
     version = torch.__version__
@@ -204,8 +249,12 @@ def missing_reason(mode: Mode) -> str | None:
             return f"torch {version} has no torch.export._trace._export(pre_dispatch=...)"
     if mode is Mode.SERIALIZE and not (hasattr(export, "save") and hasattr(export, "load")):
         return f"torch {version} has no torch.export.save/load"
-    if mode is Mode.NON_STRICT and _strict_default(export.export) is None:
-        return f"torch {version}: torch.export.export has no strict= parameter"
+    if mode in (Mode.STRICT, Mode.NON_STRICT) and _strict_default(export.export) is None:
+        only = "aot measures it" if mode is Mode.STRICT else "non-strict export does not exist"
+        return (
+            f"torch {version}: torch.export.export has no strict= parameter; export is "
+            f"strict-only there, and {only}"
+        )
     return None
 
 

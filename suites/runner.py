@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from suites.groups import Unit, units
-from suites.junit_xml import Testsuite, junit_document, suite_name, write_junit
+from suites.junit_xml import Testsuite, junit_document, stamped, suite_name, write_junit
 from suites.previous import load_outcomes, outcome
 from suites.results import CellResult, make_result
 from suites.schema import CellId, Prop, Status, SuiteProp
@@ -435,7 +435,7 @@ def _outcome(
 def _write(config: RunConfig, outcome: RunOutcome) -> None:
     if config.junit is not None:
         cases = tuple(r.testcase() for r in outcome.results)
-        suite = Testsuite(outcome.name, tuple(outcome.properties.items()), cases)
+        suite = stamped(Testsuite(outcome.name, tuple(outcome.properties.items()), cases))
         write_junit(config.junit, junit_document([suite], outcome.name))
 
 

@@ -33,9 +33,10 @@ class Status(enum.StrEnum):
 
 
 class Mode(enum.StrEnum):
-    """How a case is exported (the first four are the seed's)."""
+    """How a case is exported (aot, pre_dispatch, retrace and serialize are the seed's)."""
 
     AOT = "aot"
+    STRICT = "strict"
     PRE_DISPATCH = "pre_dispatch"
     RETRACE = "retrace"
     SERIALIZE = "serialize"
@@ -43,6 +44,14 @@ class Mode(enum.StrEnum):
 
 
 SEED_MODES = (Mode.AOT, Mode.PRE_DISPATCH, Mode.RETRACE, Mode.SERIALIZE)
+
+
+class Gap(enum.StrEnum):
+    """Why a cell is ``missing`` (its ``gap`` property); ``reason`` says it in words."""
+
+    HOP_NOT_REGISTERED = "hop not registered"  # its operator is not in _ops._higher_order_ops
+    PUBLIC_API_ABSENT = "public API absent"  # the HOP is registered, the case's entry point not
+    MODE_ABSENT = "mode absent"  # this torch cannot run the mode at all
 
 
 class Device(enum.StrEnum):
@@ -74,6 +83,7 @@ class Prop(enum.StrEnum):
     STRICT = "strict"  # strictness export used: "true" / "false"
     EXPECTATION = "expectation"  # upstream's expectation, beside the raw outcome
     REASON = "reason"  # why skipped / missing
+    GAP = "gap"  # the kind of gap of a missing cell: a Gap value
     CARRIED_BEFORE = "carried_inputs_before"  # while_loop node, before save/load
     CARRIED_AFTER = "carried_inputs_after"  # while_loop node, after save/load
     STEP = "step"  # the step that raised: build, export, pre_dispatch export, ..., run
@@ -85,6 +95,8 @@ class SuiteProp(enum.StrEnum):
 
     SCHEMA = "schema_version"
     SUITE_VERSION = "suite_version"
+    RUN_DATE = "run_date"  # when the run started: UTC, ISO-8601 to the second
+    HOST = "host"  # socket.gethostname() of the machine it ran on
     TARGET = "target"
     TORCH_VERSION = "torch_version"
     TORCH_GIT = "torch_git_version"

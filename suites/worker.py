@@ -41,6 +41,7 @@ from suites.isolation import (
     prewarm,
     thread_count,
 )
+from suites.junit_xml import Provenance
 from suites.schema import CellId, Device, Mode, Source
 
 if TYPE_CHECKING:  # torch is imported only once the worker runs
@@ -176,6 +177,7 @@ def _serve(channel: TextIO, children: _Children) -> None:
 
 def main(argv: list[str]) -> int:
     """Serve one parent until its stdin closes."""
+    stamp = Provenance.now()  # the run's date: the describing worker starts with the run
     die_with_parent()
     channel = _claim_stdout()
     faulthandler.enable()  # a segfault leaves a Python traceback in the log
@@ -209,7 +211,7 @@ def main(argv: list[str]) -> int:
     if config.warm_up:
         prewarm()
     if config.describe:
-        properties = environment.suite_properties(config.target, devices, hop_db, hops)
+        properties = environment.suite_properties(config.target, devices, hop_db, hops, stamp)
         plan = collect.plan(cases.values(), config.modes, devices)
         rows = [[case.id, [str(c) for c in cells]] for case, cells in plan]
         _emit(channel, "hello", properties=properties, plan=rows)

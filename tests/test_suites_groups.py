@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from suites.__main__ import JOBS_ENV, default_jobs
-from suites.groups import units
+from suites.groups import PUBLIC_EXPORT, SHARED_EXPORT, units
 from suites.schema import CellId, Device, Mode, Source
 
 
@@ -13,13 +13,16 @@ def _cells(devices: tuple[Device, ...]) -> list[CellId]:
     return [CellId(Source.CATALOG, "cond", "simple", m, d) for d in devices for m in Mode]
 
 
-def test_the_shared_export_modes_run_together_every_other_mode_alone() -> None:
+def test_the_modes_that_can_share_an_export_run_together() -> None:
     got = [[(c.mode.value, c.device.value) for c in unit] for unit in units(_cells((Device.CPU,)))]
     assert got == [
-        [("aot", "cpu")],
+        [("aot", "cpu"), ("strict", "cpu"), ("non_strict", "cpu")],
         [("pre_dispatch", "cpu"), ("retrace", "cpu"), ("serialize", "cpu")],
-        [("non_strict", "cpu")],
     ]
+
+
+def test_every_mode_is_in_exactly_one_sharing_group() -> None:
+    assert sorted(PUBLIC_EXPORT + SHARED_EXPORT) == sorted(Mode)
 
 
 def test_devices_never_share_a_child() -> None:
@@ -30,6 +33,8 @@ def test_devices_never_share_a_child() -> None:
 def test_a_subset_keeps_its_grouping() -> None:
     cells = [c for c in _cells((Device.CPU,)) if c.mode in (Mode.RETRACE, Mode.AOT)]
     assert [[c.mode for c in u] for u in units(cells)] == [[Mode.AOT], [Mode.RETRACE]]
+    cells = [c for c in _cells((Device.CPU,)) if c.mode in (Mode.NON_STRICT, Mode.STRICT)]
+    assert [[c.mode for c in u] for u in units(cells)] == [[Mode.STRICT, Mode.NON_STRICT]]
 
 
 @pytest.mark.parametrize(("value", "expected"), [("3", 3), ("0", None), ("x", None), ("", None)])

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import socket
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
 from pathlib import Path
 
 import junitparser
@@ -11,11 +14,14 @@ import pytest
 from suites.junit_xml import (
     ENV_CLASSNAME,
     Counts,
+    Provenance,
     Testcase,
     Testsuite,
     count_elements,
     env_error_suite,
     junit_document,
+    junit_timestamp,
+    stamped,
     suite_name,
     write_junit,
     xml_safe,
@@ -24,6 +30,7 @@ from suites.results import CellResult, make_result
 from suites.schema import JUNIT_ELEMENT, CellId, Device, Mode, Prop, Source, Status
 
 CELL = CellId(Source.CATALOG, "while_loop", "simple", Mode.SERIALIZE, Device.CPU)
+STAMP = Provenance("2026-11-30T09:15:02+00:00", "ci-7")
 
 
 def _result(status: Status, **props: str) -> CellResult:
@@ -321,10 +328,12 @@ def test_the_suites_file_parses_back_into_cell_ids_and_properties() -> None:
     ],
 )
 def test_env_error_suite(message: str, build: str | None, first_line: str | None) -> None:
-    suite = env_error_suite("2.6.0-cu124", message, build)
+    suite = env_error_suite("2.6.0-cu124", message, build, STAMP)
     expected_props = [("schema_version", "1"), ("target", "2.6.0-cu124")]
     if build is not None:
         expected_props.append(("build", build))
+    expected_props += [("run_date", STAMP.run_date), ("host", STAMP.host)]
+    assert (suite.timestamp, suite.hostname) == ("2026-11-30T09:15:02", "ci-7")
     assert suite.name == suite_name("2.6.0-cu124", None) == "hop-suite[2.6.0-cu124]"
     assert list(suite.properties) == expected_props
     (case,) = suite.cases
@@ -344,6 +353,61 @@ def test_env_error_suite(message: str, build: str | None, first_line: str | None
     assert error.get("type") == "env-error"
     assert error.get("message") == xml_safe(case.message)
     assert error.text == xml_safe(message)
+
+
+def test_an_env_error_suite_is_stamped_now_on_this_machine_by_default() -> None:
+    before = datetime.now(UTC).replace(microsecond=0)
+    props = dict(env_error_suite("2.6.0-cu124", "uv failed").properties)
+    run_date = datetime.fromisoformat(props["run_date"])
+    assert run_date.tzinfo == UTC and before <= run_date <= datetime.now(UTC)
+    assert props["host"] == socket.gethostname()
+
+
+# ---------------------------------------------------------------- provenance
+
+
+@pytest.mark.parametrize(
+    ("run_date", "timestamp"),
+    [
+        ("2026-11-30T09:15:02+00:00", "2026-11-30T09:15:02"),
+        ("2026-11-30T10:15:02+01:00", "2026-11-30T09:15:02"),  # to UTC: JUnit's has no zone
+        ("2026-11-30T09:15:02Z", "2026-11-30T09:15:02"),
+        ("2026-11-30T09:15:02", "2026-11-30T09:15:02"),
+        ("yesterday", ""),
+        ("", ""),
+    ],
+)
+def test_junit_timestamp(run_date: str, timestamp: str) -> None:
+    assert junit_timestamp(run_date) == timestamp
+
+
+def test_provenance_now_is_utc_to_the_second_on_this_host() -> None:
+    stamp = Provenance.now()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", stamp.run_date)
+    assert stamp.host == socket.gethostname()
+    assert Provenance("", "").properties() == ()
+
+
+def test_a_stamped_suite_carries_timestamp_and_hostname_for_every_junit_reader(
+    tmp_path: Path,
+) -> None:
+    props = (("schema_version", "1"), *STAMP.properties())
+    suite = stamped(Testsuite("hop-suite[t]", props, (_case(Status.PASS),)))
+    path = tmp_path / "t.xml"
+    write_junit(path, junit_document([suite], suite.name))
+    element = ET.parse(path).getroot().find("testsuite")
+    assert element is not None
+    assert (element.get("timestamp"), element.get("hostname")) == ("2026-11-30T09:15:02", "ci-7")
+    assert _props(element)["run_date"] == STAMP.run_date
+    (read,) = junitparser.JUnitXml.fromfile(str(path))
+    assert (read.timestamp, read.hostname) == ("2026-11-30T09:15:02", "ci-7")
+
+
+def test_an_unstamped_suite_writes_neither_attribute() -> None:
+    root = ET.fromstring(junit_document([Testsuite("s", (), ())], "r"))
+    element = root.find("testsuite")
+    assert element is not None and "timestamp" not in element.attrib
+    assert "hostname" not in element.attrib
 
 
 # ---------------------------------------------------------------- names and files

@@ -58,8 +58,90 @@ def test_every_mode_has_an_exporter() -> None:
 
 @pytest.mark.parametrize("mode", list(Mode))
 def test_modes_exist_in_this_torch(mode: Mode) -> None:
-    # Every torch this project tests (2.3 on) has all five.
+    # Every torch this project tests (2.3 on) has them all.
     assert modes.missing_reason(mode) is None
+
+
+def test_without_strict_parameter_strict_and_non_strict_are_missing_and_say_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # torch before 2.3: export() has no strict= and is strict-only.
+    monkeypatch.setattr(modes, "_strict_default", lambda fn: None)
+    strict, non_strict = modes.missing_reason(Mode.STRICT), modes.missing_reason(Mode.NON_STRICT)
+    assert strict is not None and "strict-only" in strict and strict.endswith("aot measures it")
+    assert non_strict is not None and "strict-only" in non_strict and "aot" not in non_strict
+    assert modes.missing_reason(Mode.AOT) is None
+    assert modes.aot_strict() is True
+
+
+class _Spy:
+    """torch.export.export, recording the strict= of every call (None: not given)."""
+
+    def __init__(self, real: Any) -> None:
+        self.real, self.calls = real, []
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls.append(kwargs.get("strict"))
+        return self.real(*args, **kwargs)
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch) -> _Spy:
+    found = _Spy(torch.export.export)
+    monkeypatch.setattr(torch.export, "export", found)
+    return found
+
+
+def test_strict_mode_passes_strict_true_and_notes_it(spy: _Spy) -> None:
+    notes: modes.Notes = {}
+    modes.export_strict(module_of(lambda x: x + 1), (torch.ones(2),), {}, notes)
+    assert spy.calls == [True]
+    assert notes == {Prop.STRICT: "true"}
+
+
+PUBLIC = [Mode.AOT, Mode.STRICT, Mode.NON_STRICT]
+
+
+def _derive_public(wanted: list[Mode]) -> tuple[dict[Mode, modes.Derived], dict[Mode, Any]]:
+    notes: dict[Mode, modes.Notes] = {m: {} for m in wanted}
+    module = module_of(lambda x: x.cos() + 1)
+    return modes.derive_public(wanted, module, (torch.ones(2),), {}, notes), notes
+
+
+@pytest.mark.parametrize("aot_is_strict", [True, False])
+def test_aot_shares_one_export_with_the_mode_that_makes_the_same_call(
+    spy: _Spy, monkeypatch: pytest.MonkeyPatch, aot_is_strict: bool
+) -> None:
+    # Through 2.7 aot's call is the strict one, from 2.8 the non-strict one.
+    monkeypatch.setattr(modes, "aot_strict", lambda: aot_is_strict)
+    derived, notes = _derive_public(PUBLIC)
+    same, other = (
+        (Mode.STRICT, Mode.NON_STRICT) if aot_is_strict else (Mode.NON_STRICT, Mode.STRICT)
+    )
+    assert derived[Mode.AOT].program is derived[same].program
+    assert derived[other].program is not derived[Mode.AOT].program
+    assert spy.calls == [None, other is Mode.STRICT]  # aot's own call, then the other's
+    assert notes[same][Prop.STRICT] == notes[Mode.AOT][Prop.STRICT] == str(aot_is_strict).lower()
+    assert notes[other][Prop.STRICT] == str(not aot_is_strict).lower()
+
+
+def test_a_mode_alone_makes_its_own_call(spy: _Spy) -> None:
+    derived, _ = _derive_public([Mode.STRICT])
+    assert set(derived) == {Mode.STRICT} and derived[Mode.STRICT].error is None
+    assert spy.calls == [True]
+
+
+def test_an_error_in_a_shared_public_export_is_both_modes_with_the_step_named() -> None:
+    def forward(x: Any) -> Any:
+        raise ValueError("no export today")
+
+    partner = Mode.STRICT if modes.aot_strict() else Mode.NON_STRICT
+    notes: dict[Mode, modes.Notes] = {m: {} for m in (Mode.AOT, partner)}
+    derived = modes.derive_public(
+        [Mode.AOT, partner], module_of(forward), (torch.ones(2),), {}, notes
+    )
+    assert derived[Mode.AOT] is derived[partner]
+    assert derived[Mode.AOT].step == "export" and isinstance(derived[Mode.AOT].error, Exception)
 
 
 def test_aot_strict_reads_exports_own_default() -> None:

@@ -25,7 +25,7 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
 from suites.cases import PLANTED_FIFO_ENV, PLANTED_FLAKY_ENV  # noqa: E402
-from suites.groups import SHARED_EXPORT  # noqa: E402
+from suites.groups import units  # noqa: E402
 from suites.runner import _ordered  # noqa: E402
 from suites.schema import JUNIT_ELEMENT, CellId, Mode, Prop, Status, SuiteProp  # noqa: E402
 
@@ -89,7 +89,7 @@ def planted_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
 
 def test_planted_run_finishes_and_summarises(planted_run: Run) -> None:
     assert planted_run.returncode == 0, planted_run.stderr
-    assert "hop-suite[t-1]: 15 cells in 3 cases" in planted_run.stdout
+    assert f"hop-suite[t-1]: {3 * len(Mode)} cells in 3 cases" in planted_run.stdout
     assert "[3/3] " in planted_run.stderr
     assert "catalog:while_loop.simple: pass" in planted_run.stderr
 
@@ -112,13 +112,16 @@ def test_a_planted_case_costs_exactly_its_own_cells(
     mine = [c for c in cells if c.id.hop == hop]
     assert [c.id.mode for c in mine] == list(Mode)
     assert {c.status for c in mine} == {status}
-    # One child per unit: aot, the shared export (pre_dispatch first), non_strict.
-    firsts = [c for c in mine if c.id.mode not in SHARED_EXPORT[1:]]
-    assert all(c.props[Prop.REASON].startswith(first_reason) for c in firsts)
-    rest = [c for c in mine if c.id.mode in SHARED_EXPORT[1:]]
+    # One child per unit (torch.export.export's modes; the pre-dispatch export's): the
+    # first cell of each tells the story, the others point at it.
+    firsts = {unit[0] for unit in units([c.id for c in mine])}
+    assert len(firsts) == 2
+    by_id = {c.id: c for c in mine}
+    assert all(by_id[c].props[Prop.REASON].startswith(first_reason) for c in firsts)
+    rest = [c for c in mine if c.id not in firsts]
     assert all(c.props[Prop.REASON].startswith("not run: ") for c in rest)
     others = [c for c in cells if c.id.hop != hop]
-    assert len(others) == 10 and status not in {c.status for c in others}
+    assert len(others) == 2 * len(Mode) and status not in {c.status for c in others}
 
 
 @pytest.mark.parametrize(
@@ -168,10 +171,10 @@ def test_suite_properties_describe_the_torch(planted_run: Run) -> None:
     assert hops == sorted(hops) and {"cond", "while_loop"} <= set(hops)
     assert SuiteProp.HOP_DB not in props  # upstream was not asked for
     assert SuiteProp.INTERRUPTED not in props
-    assert suite.get("tests") == str(len(cells)) == "15"
+    assert suite.get("tests") == str(len(cells)) == str(3 * len(Mode))
     errors = [c for c in cells if JUNIT_ELEMENT[c.status][0] == "error"]
     assert suite.get("errors") == str(len(errors))
-    assert len(errors) >= 10  # 5 crash + 5 timeout, plus what this torch gets wrong
+    assert len(errors) >= 2 * len(Mode)  # crash and timeout, plus what this torch gets wrong
 
 
 ORDER_CASES = ("--source", "catalog", "--hop", "cond*", "--hop", "while_loop*")
@@ -189,7 +192,7 @@ def test_cells_do_not_depend_on_the_order_they_ran_in(tmp_path: Path) -> None:
         assert run.returncode == 0, run.stderr
         runs.append(run)
     first, second = (_outcomes(r.junit) for r in runs)
-    assert len(first) == 25 and first == second
+    assert len(first) == 5 * len(Mode) and first == second
     cases: dict[str, list[CellId]] = {}
     for cell in sorted(first):
         cases.setdefault(cell.case, []).append(cell)
@@ -265,7 +268,7 @@ def test_an_interrupted_run_leaves_a_valid_junit(tmp_path: Path, sig: signal.Sig
     assert props[SuiteProp.INTERRUPTED] == (
         "SIGTERM" if sig == signal.SIGTERM else "KeyboardInterrupt"
     )
-    assert Counter(c.id.hop for c in cells) == {"_planted_crash": 5}
+    assert Counter(c.id.hop for c in cells) == {"_planted_crash": len(Mode)}
 
 
 def test_a_killed_run_leaves_a_junit_that_says_it_is_incomplete(tmp_path: Path) -> None:
@@ -278,8 +281,8 @@ def test_a_killed_run_leaves_a_junit_that_says_it_is_incomplete(tmp_path: Path) 
     code, _, junit = _stop_inside_the_hang(tmp_path, kill)
     assert code == -signal.SIGKILL
     _, props, cells = _read(junit)
-    assert props[SuiteProp.INTERRUPTED] == "incomplete: 5 of 10 cells run"
-    assert Counter(c.id.hop for c in cells) == {"_planted_crash": 5}
+    assert props[SuiteProp.INTERRUPTED] == f"incomplete: {len(Mode)} of {2 * len(Mode)} cells run"
+    assert Counter(c.id.hop for c in cells) == {"_planted_crash": len(Mode)}
     # The worker and its hung child die with their parent instead of hanging on.
     assert len(workers) >= 2
     deadline = time.monotonic() + 30
