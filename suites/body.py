@@ -116,7 +116,17 @@ def run_unit(case: Case, unit: Sequence[Mode], device: Device) -> list[CellResul
             missing[mode] = make_result(cell, Status.MISSING, 0.0, props, gap.reason)
     if tallies:
         _run_samples(case, device, tallies)
+        if Mode.SERIALIZE in tallies and Mode.RETRACE in tallies:
+            # Evidence for serialize's behaviours: did the program run before save/load?
+            tallies[Mode.SERIALIZE].notes[Prop.BEFORE_SAVE] = _outcome(tallies[Mode.RETRACE])
     return [missing[m] if m in missing else _result(case, m, device, tallies[m]) for m in unit]
+
+
+def _outcome(tally: _Tally) -> str:
+    """``pass``, ``fail`` or ``error``: how a cell's samples went so far."""
+    if tally.error is not None:
+        return "error"
+    return "fail" if tally.mismatch is not None else "pass"
 
 
 def _run_samples(case: Case, device: Device, tallies: dict[Mode, _Tally]) -> None:

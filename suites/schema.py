@@ -86,6 +86,8 @@ class Prop(enum.StrEnum):
     GAP = "gap"  # the kind of gap of a missing cell: a Gap value
     CARRIED_BEFORE = "carried_inputs_before"  # while_loop node, before save/load
     CARRIED_AFTER = "carried_inputs_after"  # while_loop node, after save/load
+    # serialize: how the same program (retrace's) ran before save/load: pass / fail / error
+    BEFORE_SAVE = "before_save"
     STEP = "step"  # the step that raised: build, export, pre_dispatch export, ..., run
     FLAKY = "flaky"  # two runs of the cell disagreed: "first outcome | second outcome"
 

@@ -14,8 +14,10 @@ NEW = "carried_inputs must be a tuple or list but got <class 'dict'>"  # later t
 
 # What the suite records for a while_loop serialize cell.
 RAN = {Prop.CARRIED_BEFORE.value: "tuple", Prop.CARRIED_AFTER.value: "list"}
-RAISED_AT_RUN = {**RAN, Prop.STEP.value: "run"}
+RAISED_AT_RUN = {**RAN, Prop.STEP.value: "run", Prop.BEFORE_SAVE.value: "pass"}
 KEPT_TUPLE = {**RAISED_AT_RUN, Prop.CARRIED_AFTER.value: "tuple"}
+# torch 2.3.1's while_loop with a closure: it fails before save/load too (retrace errors).
+FAILED_BEFORE = {**RAISED_AT_RUN, Prop.BEFORE_SAVE.value: "error"}
 RAISED_AT_LOAD = {Prop.CARRIED_BEFORE.value: "tuple", Prop.STEP.value: "save/load"}
 
 
@@ -27,6 +29,8 @@ RAISED_AT_LOAD = {Prop.CARRIED_BEFORE.value: "tuple", Prop.STEP.value: "save/loa
         ("RuntimeError", SEED, RAISED_AT_RUN, (CARRIED, TUPLE_TO_LIST)),
         ("RuntimeError", "some wording of a later torch", RAISED_AT_RUN, (CARRIED, TUPLE_TO_LIST)),
         ("RuntimeError", SEED, KEPT_TUPLE, ()),  # the carried inputs stayed a tuple: not it
+        # The program failed before the round trip: the round trip is not the cause.
+        ("RuntimeError", "body_fn should return the same number", FAILED_BEFORE, (TUPLE_TO_LIST,)),
         ("ValueError", OLD, RAISED_AT_RUN, (TUPLE_TO_LIST,)),  # the exception type still counts
         (None, None, RAN, (TUPLE_TO_LIST,)),  # a pass that still turns the tuple into a list
         # Evidence incomplete (save/load raised): the message decides.
