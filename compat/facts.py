@@ -34,7 +34,7 @@ from compat.model import (
     TargetInfo,
     Verdict,
 )
-from suites.behaviours import Behaviour
+from suites.behaviours import Behaviour, judgeable
 from suites.schema import CellId, Device, Mode, Prop, Source, Status, SuiteProp
 
 PASSING = frozenset({Status.PASS, Status.XPASS})
@@ -387,7 +387,7 @@ def resolve_behaviour_rows(
             for b in applicable:
                 if b.id in cell.behaviours:
                     reproduced[b.id, cell.target].append(_label(cell))
-                elif not _can_judge(cell, b):
+                elif not judgeable(b, cell.status, cell.error_type, dict(cell.properties)):
                     if cell.status not in _UNDECIDED:
                         unjudged.add((b.id, cell.target))
                     continue
@@ -430,22 +430,6 @@ def _behaviour_row(
         still_present=bool(ran) and ran[-1] is Verdict.REPRODUCED,
         cells=tuple(hits),
     )
-
-
-def _can_judge(cell: Cell, behaviour: Behaviour) -> bool:
-    """Whether the cell records what the behaviour is matched on (its evidence properties).
-
-    A behaviour of an exception alone is judged on any cell that ran: no error is
-    evidence of its absence. One that looks at properties (the container before
-    and after save/load) needs a cell that recorded them, unless it has an
-    exception to fall back on and the cell raised.
-    """
-    if not behaviour.properties:
-        return True
-    keys = {k for k, _ in cell.properties}
-    if all(k in keys for k, _ in behaviour.properties):
-        return True
-    return behaviour.is_exception and cell.error_type is not None
 
 
 def _verdict(

@@ -149,7 +149,8 @@ def _wl(
     props = (
         (("carried_inputs_after", carried), ("carried_inputs_before", "tuple")) if carried else ()
     )
-    return _cell(target, WL, status, behaviours=tags, properties=props)
+    error = "RuntimeError" if status in (Status.ERROR, Status.XFAIL) else None
+    return _cell(target, WL, status, behaviours=tags, properties=props, error_type=error)
 
 
 @pytest.mark.parametrize(
