@@ -90,19 +90,20 @@ def _place(
             SkippedInput(
                 path,
                 f"{path} does not say which torch it ran on: pass --target ID={path} "
-                "(e.g. 2.6.0-cpu), or --target ID for every such file.",
+                "(e.g. 2.6.0-cpu, or 2.6.0 when the build is not known), or --target ID "
+                "for every such file.",
             )
         )
         return None
     try:
-        tid = TargetId.parse(target_id)
+        tid = TargetId.parse(target_id, build_optional=True)
     except TargetError:
         skipped.append(
             SkippedInput(
                 path,
                 f"{path} names target {target_id!r}, which is not a target id (<full torch "
-                f"version>-<build> such as 2.6.0-cpu, or local): give it one with "
-                f"--target ID={path}.",
+                f"version>-<build> such as 2.6.0-cpu, a version alone such as 2.6.0, or "
+                f"local): give it one with --target ID={path}.",
             )
         )
         return None

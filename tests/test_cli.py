@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from reference import reference_junit
 
 from compat.__main__ import main
 from compat.errors import ExitCode
@@ -92,6 +93,19 @@ def test_foreign_files_with_targets(tmp_path: Path) -> None:
     assert 'name="torch-hop-compat[2.6.0-cpu]"' in junit
     assert 'name="torch-hop-compat[2.13.0-cpu]"' in junit
     assert '<property name="behaviours" value="while_loop.serde-carried-inputs"/>' in junit
+
+
+def test_a_foreign_file_with_a_version_alone(tmp_path: Path) -> None:
+    seed = reference_junit("seed-2.6.0.xml")
+    code, _, err = run("report", seed, "--target", "2.6.0", "--out", tmp_path)
+    assert code == ExitCode.OK, err
+    data = json.loads((_folder(tmp_path) / "report.json").read_text())
+    (target,) = data["targets"]
+    assert (target["id"], target["build"], target["version"]) == ("2.6.0", "unknown", "2.6.0")
+    junit = (_folder(tmp_path) / "junit.xml").read_text()
+    assert 'name="torch-hop-compat[2.6.0]"' in junit
+    report_json = _folder(tmp_path) / "report.json"
+    assert run("diff", report_json, report_json)[0] == ExitCode.OK  # diff reads the id back
 
 
 def _reports(tmp_path: Path) -> tuple[Path, Path]:
