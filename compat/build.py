@@ -14,7 +14,7 @@ from packaging.version import InvalidVersion, Version
 
 from compat.behaviours import merge_tags
 from compat.errors import InputError, TargetError
-from compat.junit import KNOWN_HOPS, FileCell, Flavour, resolve_foreign
+from compat.junit import FileCell, Flavour, KnownNames, known_names, resolve_foreign
 from compat.load import Inputs, LoadedSuite
 from compat.model import Cell, Report, SkippedInput, TargetInfo
 from compat.targets import TargetId, is_build_tag
@@ -28,16 +28,14 @@ _DROPPED_PROPS = frozenset({Prop.BEHAVIOURS.value})  # re-matched, never copied
 def build_report(inputs: Inputs, behaviours: tuple[Behaviour, ...] = BUILTIN) -> Report:
     """Merge every suite into one report; ``behaviours`` is the whole table."""
     skipped = list(inputs.skipped)
-    known_hops = set(KNOWN_HOPS)
-    for loaded in inputs.suites:
-        known_hops.update(_registered_hops(dict(loaded.doc.properties)))
+    known = known_names(s.doc for s in inputs.suites)
     ordered = sorted(inputs.suites, key=lambda s: s.doc.flavour is Flavour.FOREIGN)
     targets: dict[str, TargetInfo] = {}
     cells: list[Cell] = []
     # The behaviours whose HOP and mode patterns cover a row: most cover none.
     applicable: dict[tuple[str, str], tuple[Behaviour, ...]] = {}
     for loaded in ordered:
-        placed = _place(loaded, known_hops, behaviours, targets, skipped)
+        placed = _place(loaded, known, behaviours, targets, skipped)
         if placed is None:
             continue
         info, results = placed
@@ -60,7 +58,7 @@ def build_report(inputs: Inputs, behaviours: tuple[Behaviour, ...] = BUILTIN) ->
 
 def _place(
     loaded: LoadedSuite,
-    known_hops: set[str],
+    known: KnownNames,
     behaviours: tuple[Behaviour, ...],
     targets: dict[str, TargetInfo],
     skipped: list[SkippedInput],
@@ -70,7 +68,7 @@ def _place(
     props = dict(doc.properties)
     results, env_error, left_out = doc.cells, doc.env_error, doc.left_out
     if doc.flavour is Flavour.FOREIGN:
-        foreign = resolve_foreign(doc.raw, known_hops, behaviours)
+        foreign = resolve_foreign(doc.raw, known, behaviours)
         results, env_error, left_out = foreign.cells, foreign.env_error, foreign.left_out
         if not results and env_error is None:
             skipped.append(
