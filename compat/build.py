@@ -14,9 +14,24 @@ from packaging.version import InvalidVersion, Version
 
 from compat.behaviours import merge_tags
 from compat.errors import InputError, TargetError
-from compat.junit import FileCell, Flavour, KnownNames, known_names, resolve_foreign
+from compat.junit import (
+    FileCell,
+    Flavour,
+    KnownNames,
+    known_names,
+    pytest_outcomes,
+    resolve_foreign,
+)
 from compat.load import Inputs, LoadedSuite
 from compat.model import Cell, Report, SkippedInput, TargetInfo
+from compat.provenance import (
+    FORMAT,
+    FROM_COMMAND_LINE,
+    FROM_FILE,
+    FROM_TORCH_VERSION,
+    PYTEST,
+    file_properties,
+)
 from compat.targets import TargetId, is_build_tag
 from suites.behaviours import BUILTIN, Behaviour, matching
 from suites.schema import Prop, SuiteProp
@@ -80,9 +95,7 @@ def _place(
                 )
             )
             return None
-    target_id = (
-        loaded.target or props.get(SuiteProp.TARGET) or _derived_id(props) or loaded.fallback
-    )
+    target_id, target_from = _target_id(loaded, props)
     if target_id is None:
         skipped.append(
             SkippedInput(
@@ -105,6 +118,12 @@ def _place(
             )
         )
         return None
+    outcomes = pytest_outcomes(doc.raw) if doc.flavour is Flavour.FOREIGN else None
+    # The file's own properties win (a merged junit.xml keeps where its targets came from),
+    # but whatever a pytest file's properties say, it is one.
+    props = {**file_properties(dict(doc.attributes), target_from, outcomes), **props}
+    if outcomes is not None:
+        props[FORMAT] = PYTEST
     info = _target_info(tid, props, path, env_error)
     if isinstance(info, str):
         skipped.append(SkippedInput(path, info))
@@ -182,6 +201,18 @@ def _ordered_targets(found: Iterable[TargetInfo]) -> tuple[TargetInfo, ...]:
 def _registered_hops(props: dict[str, str]) -> tuple[str, ...]:
     value = props.get(SuiteProp.REGISTERED_HOPS, "")
     return tuple(sorted({h.strip() for h in value.split(",") if h.strip()}))
+
+
+def _target_id(loaded: LoadedSuite, props: dict[str, str]) -> tuple[str | None, str]:
+    """The id a suite is read as, and where it came from (``compat.provenance``)."""
+    if loaded.target:
+        return loaded.target, FROM_COMMAND_LINE
+    if props.get(SuiteProp.TARGET):
+        return props[SuiteProp.TARGET], FROM_FILE
+    derived = _derived_id(props)
+    if derived is not None:
+        return derived, FROM_TORCH_VERSION
+    return loaded.fallback, FROM_COMMAND_LINE
 
 
 def _derived_id(props: dict[str, str]) -> str | None:
