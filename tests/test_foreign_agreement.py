@@ -2,8 +2,9 @@
 
 ``upstream-2.15.0.xml`` (../shared/reference/junit): pytest's JUnit of
 upstream's test/export/test_hop.py on torch 2.15.0, CPU. The suite's run of
-the same torch is ``suite/suite-2.15.0-cu132-upstream.xml``: the matrix's
-real output for 2.15.0-cu132 on a CPU machine, its catalogue testcases left
+the same torch is ``agreement/suite-2.15.0-cu132-upstream.xml``: the matrix's
+real output for 2.15.0-cu132 on a CPU machine (in its own folder, apart from
+the suite/ files other tests read as a whole), its catalogue testcases left
 out. Read alone, with no suite file to name 2.15's new HOPs, every foreign
 name must split into a case the suite has, and every cell both measured
 (same case, mode, device) must agree: both passing, or both failing.
@@ -21,7 +22,7 @@ from compat.load import TargetOverrides
 from compat.model import Cell
 from suites.schema import CellId, Mode, Status
 
-SUITE_215 = Path(__file__).parent / "data" / "junit" / "suite" / "suite-2.15.0-cu132-upstream.xml"
+SUITE_215 = Path(__file__).parent / "data/junit/agreement/suite-2.15.0-cu132-upstream.xml"
 PASSING = {Status.PASS, Status.XPASS}
 # pytest's xfail is a test that failed as upstream expected: it measured a failure.
 FAILING = {Status.FAIL, Status.ERROR, Status.XFAIL, Status.TIMEOUT, Status.CRASH}
