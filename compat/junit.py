@@ -63,9 +63,10 @@ KNOWN_HOPS: frozenset[str] = frozenset({
     "wrap_with_autocast", "wrap_with_set_grad_enabled",
 })
 # fmt: on
-# hop_db's variant names (2.4-2.15: "simple" for all but one op info, as pytest's names and
-# the suite's runs show). A test name whose HOP no list knows, a HOP newer than this code,
-# is split before the last of these it ends in, rather than read as one long HOP name.
+# hop_db's variant names: every op info upstream tests (2.4-2.15) is variant "simple" but
+# flex_attention_backward's second, "explicit_buffers" (2.12 on), as pytest's names and
+# the suite's runs show. A test name whose HOP no list knows, a HOP newer than this code,
+# is split before the shortest of these it ends in, rather than read as one long HOP name.
 HOP_DB_VARIANTS: frozenset[str] = frozenset({"simple"})
 
 # pytest module names whose tests assert the built-in "expected" behaviours
