@@ -15,9 +15,24 @@ from packaging.version import InvalidVersion, Version
 from compat.behaviours import merge_tags
 from compat.errors import InputError, TargetError
 from compat.facts import settle_xpass
-from compat.junit import KNOWN_HOPS, FileCell, Flavour, resolve_foreign
+from compat.junit import (
+    FileCell,
+    Flavour,
+    KnownNames,
+    known_names,
+    pytest_outcomes,
+    resolve_foreign,
+)
 from compat.load import Inputs, LoadedSuite
 from compat.model import Cell, Report, SkippedInput, TargetInfo
+from compat.provenance import (
+    FORMAT,
+    FROM_COMMAND_LINE,
+    FROM_FILE,
+    FROM_TORCH_VERSION,
+    PYTEST,
+    file_properties,
+)
 from compat.targets import TargetId, is_build_tag
 from suites.behaviours import BUILTIN, Behaviour, matching
 from suites.schema import Prop, SuiteProp
@@ -29,16 +44,14 @@ _DROPPED_PROPS = frozenset({Prop.BEHAVIOURS.value})  # re-matched, never copied
 def build_report(inputs: Inputs, behaviours: tuple[Behaviour, ...] = BUILTIN) -> Report:
     """Merge every suite into one report; ``behaviours`` is the whole table."""
     skipped = list(inputs.skipped)
-    known_hops = set(KNOWN_HOPS)
-    for loaded in inputs.suites:
-        known_hops.update(_registered_hops(dict(loaded.doc.properties)))
+    known = known_names(s.doc for s in inputs.suites)
     ordered = sorted(inputs.suites, key=lambda s: s.doc.flavour is Flavour.FOREIGN)
     targets: dict[str, TargetInfo] = {}
     cells: list[Cell] = []
     # The behaviours whose HOP and mode patterns cover a row: most cover none.
     applicable: dict[tuple[str, str], tuple[Behaviour, ...]] = {}
     for loaded in ordered:
-        placed = _place(loaded, known_hops, behaviours, targets, skipped)
+        placed = _place(loaded, known, behaviours, targets, skipped)
         if placed is None:
             continue
         info, results = placed
@@ -62,7 +75,7 @@ def build_report(inputs: Inputs, behaviours: tuple[Behaviour, ...] = BUILTIN) ->
 
 def _place(
     loaded: LoadedSuite,
-    known_hops: set[str],
+    known: KnownNames,
     behaviours: tuple[Behaviour, ...],
     targets: dict[str, TargetInfo],
     skipped: list[SkippedInput],
@@ -72,7 +85,7 @@ def _place(
     props = dict(doc.properties)
     results, env_error, left_out = doc.cells, doc.env_error, doc.left_out
     if doc.flavour is Flavour.FOREIGN:
-        foreign = resolve_foreign(doc.raw, known_hops, behaviours)
+        foreign = resolve_foreign(doc.raw, known, behaviours)
         results, env_error, left_out = foreign.cells, foreign.env_error, foreign.left_out
         if not results and env_error is None:
             skipped.append(
@@ -84,30 +97,35 @@ def _place(
                 )
             )
             return None
-    target_id = (
-        loaded.target or props.get(SuiteProp.TARGET) or _derived_id(props) or loaded.fallback
-    )
+    target_id, target_from = _target_id(loaded, props)
     if target_id is None:
         skipped.append(
             SkippedInput(
                 path,
                 f"{path} does not say which torch it ran on: pass --target ID={path} "
-                "(e.g. 2.6.0-cpu), or --target ID for every such file.",
+                "(e.g. 2.6.0-cpu, or 2.6.0 when the build is not known), or --target ID "
+                "for every such file.",
             )
         )
         return None
     try:
-        tid = TargetId.parse(target_id)
+        tid = TargetId.parse(target_id, build_optional=True)
     except TargetError:
         skipped.append(
             SkippedInput(
                 path,
                 f"{path} names target {target_id!r}, which is not a target id (<full torch "
-                f"version>-<build> such as 2.6.0-cpu, or local): give it one with "
-                f"--target ID={path}.",
+                f"version>-<build> such as 2.6.0-cpu, a version alone such as 2.6.0, or "
+                f"local): give it one with --target ID={path}.",
             )
         )
         return None
+    outcomes = pytest_outcomes(doc.raw) if doc.flavour is Flavour.FOREIGN else None
+    # The file's own properties win (a merged junit.xml keeps where its targets came from),
+    # but whatever a pytest file's properties say, it is one.
+    props = {**file_properties(dict(doc.attributes), target_from, outcomes), **props}
+    if outcomes is not None:
+        props[FORMAT] = PYTEST
     info = _target_info(tid, props, path, env_error)
     if isinstance(info, str):
         skipped.append(SkippedInput(path, info))
@@ -185,6 +203,18 @@ def _ordered_targets(found: Iterable[TargetInfo]) -> tuple[TargetInfo, ...]:
 def _registered_hops(props: dict[str, str]) -> tuple[str, ...]:
     value = props.get(SuiteProp.REGISTERED_HOPS, "")
     return tuple(sorted({h.strip() for h in value.split(",") if h.strip()}))
+
+
+def _target_id(loaded: LoadedSuite, props: dict[str, str]) -> tuple[str | None, str]:
+    """The id a suite is read as, and where it came from (``compat.provenance``)."""
+    if loaded.target:
+        return loaded.target, FROM_COMMAND_LINE
+    if props.get(SuiteProp.TARGET):
+        return props[SuiteProp.TARGET], FROM_FILE
+    derived = _derived_id(props)
+    if derived is not None:
+        return derived, FROM_TORCH_VERSION
+    return loaded.fallback, FROM_COMMAND_LINE
 
 
 def _derived_id(props: dict[str, str]) -> str | None:

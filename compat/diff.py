@@ -135,7 +135,7 @@ def _target(t: Any) -> TargetInfo:
     if not is_build_tag(build):
         raise ValueError(f"build {build!r} is not a build tag")
     return TargetInfo(
-        id=str(TargetId.parse(str(t["id"]))),
+        id=str(TargetId.parse(str(t["id"]), build_optional=True)),
         version=Version(str(t["version"])),
         build=build,
         torch_version="",  # not needed to compare

@@ -8,9 +8,9 @@ Each file is parsed once with ``xml.etree.ElementTree``. Two flavours come in:
 - foreign files, i.e. pytest's ``--junitxml`` output of the seed file or of
   upstream ``test/export/test_hop.py``, read through ``junitparser.xunit2``,
   the flavour pytest writes. Their names are split back into mode, HOP,
-  variant, device and dtype against a list of known HOP names, since HOP
-  names contain underscores (``resolve_foreign``, once every file's HOPs
-  are known).
+  variant, device and dtype against the HOP and variant names known, since
+  both contain underscores (``resolve_foreign``, once every file's names
+  are known: ``known_names``).
 
 Counts are never taken from a file's root: only testcases count. Writing
 JUnit is ``suites.junit_xml``'s job, for the suite and the report alike.
@@ -22,8 +22,9 @@ import enum
 import math
 import re
 import xml.etree.ElementTree as ET
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from xml.parsers.expat import errors as expat_errors
 
 import junitparser
@@ -44,24 +45,29 @@ from suites.schema import (
 )
 from suites.signature import signature
 
-# HOP names seen in torch's hop_db and torch._ops._higher_order_ops (2.4-2.13).
-# Foreign test names are matched against the longest of these; the registered
-# HOPs of every suite file in the same report are added at load time.
+# HOP names seen in torch's hop_db and torch._ops._higher_order_ops (2.3-2.15), which
+# include every hop of the suite's catalogue (a test checks). Foreign test names are split
+# against these and the names every suite file of the same report states (``known_names``).
 # fmt: off
 KNOWN_HOPS: frozenset[str] = frozenset({
     "_export_tracepoint", "aoti_call_delegate", "associative_scan", "auto_functionalize",
     "auto_functionalized", "auto_functionalized_v2", "autograd_function_apply", "call_torchbind",
     "cond", "custom_function_call", "dynamo_bypassing_wrapper", "executorch_call_delegate",
-    "flat_apply", "flex_attention", "flex_attention_backward", "foreach_map",
+    "flat_apply", "flex_attention", "flex_attention_backward", "flex_gemm", "foreach_map",
     "graphsafe_run_with_rng_state", "hints_wrapper", "inductor_compiled_code",
     "inline_asm_elementwise", "invoke_leaf_function", "invoke_quant", "invoke_quant_packed",
     "invoke_subgraph", "local_map_hop", "map", "map_impl", "out_dtype", "print", "register_hook",
     "run_and_save_rng_state", "run_const_graph", "run_dtensor_rng_op", "run_with_rng_state",
-    "scan", "strict_mode", "tag_activation_checkpoint", "trace_wrapped", "while_loop",
+    "scan", "strict_mode", "switch", "tag_activation_checkpoint", "trace_wrapped", "while_loop",
     "while_loop_stack_output", "with_effects", "wrap", "wrap_activation_checkpoint",
     "wrap_with_autocast", "wrap_with_set_grad_enabled",
 })
 # fmt: on
+# hop_db's variant names: every op info upstream tests (2.4-2.15) is variant "simple" but
+# flex_attention_backward's second, "explicit_buffers" (2.12 on), as pytest's names and
+# the suite's runs show. A test name whose HOP no list knows, a HOP newer than this code,
+# is split before the shortest of these it ends in, rather than read as one long HOP name.
+HOP_DB_VARIANTS: frozenset[str] = frozenset({"simple"})
 
 # pytest module names whose tests assert the built-in "expected" behaviours
 # (the seed wraps while_loop/serialize in assertRaisesRegex): there a pass
@@ -89,6 +95,7 @@ _PYTEST_ERROR_LINE = re.compile(r"^E\s+(?P<line>.+)$", re.M)
 # name with a URL, credentials, spaces or control characters in it is not a case.
 _NAME_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_+\-]*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_RUN_ATTRIBUTES = ("timestamp", "hostname")
 # pytest nests one <testsuite> in <testsuites>; anything far deeper is not a JUnit writer's.
 _MAX_NESTING = 8
 _ENTITY_ERRORS = frozenset(
@@ -140,6 +147,19 @@ class SuiteDoc:
     raw: tuple[RawCase, ...] = ()  # foreign flavour: see ``resolve_foreign``
     env_error: str | None = None
     left_out: tuple[str, ...] = ()  # "classname::name (why)" of testcases that are not cells
+    # The standard <testsuite> attributes that say where and when it ran, when present.
+    attributes: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class KnownNames:
+    """The HOP and variant names foreign test names are split against."""
+
+    hops: frozenset[str] = KNOWN_HOPS
+    variants: frozenset[str] = HOP_DB_VARIANTS
+
+
+_KNOWN = KnownNames()
 
 
 @dataclass(frozen=True)
@@ -183,9 +203,11 @@ def parse_junit(data: bytes, where: str) -> tuple[SuiteDoc, ...]:
         )
         if any(key == SuiteProp.SCHEMA for key, _ in props):
             _check_schema(props, where)
-            docs.append(_suite_doc(suite, props))
+            doc = _suite_doc(suite, props)
         else:
-            docs.append(_foreign_doc(suite, props))
+            doc = _foreign_doc(suite, props)
+        attributes = tuple((a, suite.get(a, "")) for a in _RUN_ATTRIBUTES if suite.get(a))
+        docs.append(replace(doc, attributes=attributes))
     return tuple(docs)
 
 
@@ -360,13 +382,32 @@ def _raw_case(elem: ET.Element) -> RawCase:
     )
 
 
+def known_names(docs: Iterable[SuiteDoc]) -> KnownNames:
+    """``KNOWN_HOPS`` and ``HOP_DB_VARIANTS``, and what the suite files among ``docs`` name.
+
+    A suite file names the HOPs its torch registers and the hop and variant of each
+    of its cases; an upstream case's variant is hop_db's own name for it.
+    """
+    hops, variants = set(KNOWN_HOPS), set(HOP_DB_VARIANTS)
+    for doc in docs:
+        registered = dict(doc.properties).get(SuiteProp.REGISTERED_HOPS, "")
+        hops.update(h.strip() for h in registered.split(",") if h.strip())
+        hops.update(cell.id.hop for cell in doc.cells)
+        variants.update(c.id.variant for c in doc.cells if c.id.source is Source.UPSTREAM)
+    return KnownNames(frozenset(hops), frozenset(variants))
+
+
 def resolve_foreign(
     raw: Sequence[RawCase],
-    known_hops: Iterable[str],
+    known: KnownNames | Iterable[str] = _KNOWN,
     behaviours: tuple[Behaviour, ...] = BUILTIN,
 ) -> ForeignCells:
-    """Split pytest test names into cells and map pytest outcomes to statuses."""
-    hops = sorted(set(known_hops), key=lambda h: (-len(h), h))
+    """Split pytest test names into cells and map pytest outcomes to statuses.
+
+    ``known`` is the names to split against (``known_names``), or HOP names alone.
+    """
+    if not isinstance(known, KnownNames):
+        known = KnownNames(hops=frozenset(known))
     cells: list[FileCell] = []
     left_out: list[str] = []
     collection_errors: list[str] = []
@@ -385,7 +426,7 @@ def resolve_foreign(
         except ValueError:
             left_out.append(f"{label} (device {m['device']!r} is not one this report knows)")
             continue
-        hop, variant = _split_hop(m["body"], hops)
+        hop, variant = split_hop(m["body"], known)
         cell_id = CellId(Source.UPSTREAM, hop, variant, _FOREIGN_MODES[m["mode"]], device)
         if not plain_cell_id(cell_id):  # a URL or credentials in a test name is no case id
             left_out.append(
@@ -408,14 +449,41 @@ def resolve_foreign(
     return ForeignCells(tuple(cells), env_error, tuple(left_out))
 
 
-def _split_hop(body: str, hops_longest_first: Sequence[str]) -> tuple[str, str]:
-    for hop in hops_longest_first:
-        if body == hop:
-            return hop, DEFAULT_VARIANT
-        if body.startswith(hop) and body[len(hop)] == "_":
-            return hop, body[len(hop) + 1 :]
-    # An unknown HOP: keep the whole name rather than guess where it ends.
-    return body, DEFAULT_VARIANT
+def split_hop(body: str, known: KnownNames) -> tuple[str, str]:
+    """``while_loop_stack_output_simple`` -> ``("while_loop_stack_output", "simple")``.
+
+    pytest's name joins an op info's name and variant with ``_``, and both may hold
+    ``_``. The split taken is, in this order: the whole body when it is a known HOP
+    (no variant); a known HOP and a known variant; a known variant after an unknown
+    HOP (a HOP newer than every list: hop_db's variants are few, its HOPs many and
+    often named after older ones, as ``while_loop_stack_output``); a known HOP and an
+    unknown variant. Within each, the longest HOP. Else the whole body, no variant.
+    """
+    if body in known.hops:
+        return body, DEFAULT_VARIANT
+    ranked = []
+    for i in (i for i in range(1, len(body) - 1) if body[i] == "_"):
+        hop, variant = body[:i], body[i + 1 :]
+        # 3: both known, 2: the variant, 1: the HOP, 0: neither (never taken)
+        rank = 2 * (variant in known.variants) + (hop in known.hops)
+        ranked.append((rank, len(hop), hop, variant))
+    best = max(ranked, default=None)
+    if best is None or best[0] == 0:
+        return body, DEFAULT_VARIANT
+    return best[2], best[3]
+
+
+def pytest_outcomes(raw: Sequence[RawCase]) -> str:
+    """``44 tests: 35 passed, 9 xfailed``: what pytest made of a file's testcases, counted."""
+    counts = Counter(
+        "xfailed"
+        if case.result == "skipped" and case.type == "pytest.xfail"
+        else {None: "passed", "failure": "failed", "error": "errors"}.get(case.result, "skipped")
+        for case in raw
+    )
+    kinds = ("passed", "failed", "errors", "skipped", "xfailed")
+    shown = ", ".join(f"{counts[k]} {k}" for k in kinds if counts[k])
+    return f"{len(raw)} tests: {shown}" if shown else "0 tests"
 
 
 def _pytest_error_line(text: str) -> str | None:

@@ -36,17 +36,22 @@ class TargetOverrides:
 
 
 def parse_target_args(args: Sequence[str]) -> TargetOverrides:
-    """``["2.6.0-cpu=seed.xml", "2.13.0-cpu"]`` -> overrides; ``TargetError`` when malformed."""
+    """``["2.6.0-cpu=seed.xml", "2.13.0"]`` -> overrides; ``TargetError`` when malformed.
+
+    An id may be a version alone (``2.6.0``) for a file whose build is not known.
+    """
     by_path: list[tuple[str, str]] = []
     default: str | None = None
     for arg in args:
         target, sep, path = arg.partition("=")
         if not target or (sep and not path):
             raise TargetError(
-                f"--target {arg!r}: expected ID=FILE (e.g. 2.6.0-cpu=seed.xml) or ID alone "
+                f"--target {arg!r}: expected ID=FILE (e.g. 2.6.0-cpu=seed.xml, or "
+                "2.6.0=seed.xml when the build is not known) or ID alone "
                 "(applied to foreign files that name no target)."
             )
-        target = str(TargetId.parse(target))  # what was checked is what is stored
+        # What was checked is what is stored.
+        target = str(TargetId.parse(target, build_optional=True))
         if sep:
             by_path.append((path, target))
         elif default is not None:

@@ -65,6 +65,7 @@ from compat.model import (
     TargetInfo,
     Verdict,
 )
+from compat.provenance import resolve_provenance
 from suites.behaviours import Behaviour
 from suites.schema import Prop, Status, SuiteProp
 
@@ -110,6 +111,9 @@ class EnvView:
     source_file: str
     env_error: str | None
     incomplete: str | None
+    made_by: str  # "suite 0.1.0", "pytest JUnit (...)"
+    run_date: str
+    host: str
 
 
 @dataclass(frozen=True)
@@ -318,9 +322,10 @@ def _change_rows(report: Report, facts: Facts, keys: Mapping[tuple[str, str], in
 
 def _env(t: TargetInfo) -> EnvView:
     props = dict(t.properties)
+    origin = resolve_provenance(t)
     return EnvView(
         id=t.id,
-        torch=t.torch_version,
+        torch=origin.torch,
         build=t.build,
         python=props.get(SuiteProp.PYTHON, ""),
         hop_db=props.get(SuiteProp.HOP_DB, ""),
@@ -331,6 +336,9 @@ def _env(t: TargetInfo) -> EnvView:
         source_file=t.source_file,
         env_error=None if t.env_error is None else cut(t.env_error),
         incomplete=t.incomplete,
+        made_by=origin.made_by,
+        run_date=origin.run_date,
+        host=origin.host,
     )
 
 

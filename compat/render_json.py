@@ -15,6 +15,7 @@ from typing import Any
 from compat.facts import expected_reason
 from compat.layout import cut
 from compat.model import Cell, Facts, Report, Row, TargetInfo
+from compat.provenance import PYTEST, is_foreign, resolve_provenance
 from suites.behaviours import Behaviour
 from suites.schema import Prop
 
@@ -43,6 +44,7 @@ def _dumps(value: object) -> str:
 
 
 def target_data(t: TargetInfo) -> dict[str, Any]:
+    origin = resolve_provenance(t)
     return {
         "id": t.id,
         "version": str(t.version),
@@ -52,6 +54,13 @@ def target_data(t: TargetInfo) -> dict[str, Any]:
         "properties": dict(t.properties),
         "registered_hops": list(t.registered_hops),
         "env_error": None if t.env_error is None else cut(t.env_error),
+        "provenance": {
+            "format": PYTEST if is_foreign(t) else "suite",
+            "made_by": origin.made_by,
+            "run_date": origin.run_date or None,
+            "host": origin.host or None,
+            "source_file": origin.source_file,
+        },
     }
 
 

@@ -28,6 +28,7 @@ from compat.layout import (
     verdict_summary,
 )
 from compat.model import Cell, Facts, Report, TargetInfo, Verdict
+from compat.provenance import resolve_provenance
 from suites.schema import CellId, Mode, Status, SuiteProp
 
 MAX_SIGNATURES = 10
@@ -127,18 +128,23 @@ def _environments(report: Report, facts: Facts) -> list[str]:
     rows = []
     for t in report.targets:
         props = dict(t.properties)
+        origin = resolve_provenance(t)
         row = [
             _code(t.id),
-            _text(t.torch_version),
+            _text(origin.torch),
             _text(t.build),
             _text(props.get(SuiteProp.PYTHON, "")),
             _text(props.get(SuiteProp.HOP_DB, "")),
             _text(aot_strictness(t)),
+            f"{_text(origin.made_by)}: {_code(origin.source_file)}",
+            _text(origin.run_date),
+            _text(origin.host),
         ]
         if any_error:
             row.append(_problem(t))
         rows.append(row)
     header = ["target", "torch", "build", "python", "hop_db", "aot strictness"]
+    header += ["results from", "run date", "host"]
     if any_error:
         header.append("problem")
     return [*lines, *_table(header, rows), ""]

@@ -1,7 +1,9 @@
 """A target: one torch environment of the matrix, with a stable id.
 
 ``TargetId`` is the id (``2.6.0-cu124``, ``2.13.0-cpu``, ``local``):
-``str()`` formats it and ``TargetId.parse`` reads it back. ``Target`` adds
+``str()`` formats it and ``TargetId.parse`` reads it back. A report's input
+may name a version alone (``2.6.0``: a pytest file whose build nobody
+recorded); its build is ``unknown``, a family of its own. ``Target`` adds
 the configured build; ``plan_targets`` turns a ``MatrixConfig`` into the
 ordered targets. Where a build's wheels come from is ``compat.sources``.
 """
@@ -28,6 +30,8 @@ from compat.sources import describe_source, effective_source, list_build_version
 from compat.versions import NoMatchingVersionError, resolve_versions
 
 LOCAL = "local"
+# The build of a target named by its version alone: compared only with other such targets.
+UNKNOWN_BUILD = "unknown"
 
 # CUDA of the Linux x86_64 wheels the default index serves, by torch minor.
 DEFAULT_CUDA: tuple[tuple[tuple[int, int], tuple[int, int], str], ...] = (
@@ -69,38 +73,44 @@ def build_tag(build: str, version: Version, platform: str) -> str:
 
 @dataclass(frozen=True)
 class TargetId:
-    """``<version>-<tag>`` (``2.6.0-cu124``), or ``local``."""
+    """``<version>-<tag>`` (``2.6.0-cu124``), ``<version>`` (build unknown), or ``local``."""
 
     version: Version | None
     tag: str
 
     def __str__(self) -> str:
-        return LOCAL if self.version is None else f"{self.version}-{self.tag}"
+        if self.version is None:
+            return LOCAL
+        return str(self.version) if self.tag == UNKNOWN_BUILD else f"{self.version}-{self.tag}"
 
     @classmethod
-    def parse(cls, text: str) -> TargetId:
-        """Inverse of ``str()``."""
+    def parse(cls, text: str, *, build_optional: bool = False) -> TargetId:
+        """Inverse of ``str()``; a version alone only with ``build_optional`` (report inputs)."""
         text = text.strip()
         if text == LOCAL:
             return cls(None, LOCAL)
         head, sep, tag = text.partition("-")
-        try:
-            version = Version(head)
-        except InvalidVersion:
-            version = None
-        if (
-            not sep
-            or version is None
-            or str(version) != head
-            or version.local is not None
-            or len(version.release) < 3
-            or not _TAG.match(tag)
-        ):
+        version = _full_version(head)
+        if version is not None and not sep and build_optional:
+            return cls(version, UNKNOWN_BUILD)
+        if version is None or not sep or not _TAG.match(tag):
+            example = "'2.6.0' (build unknown), " if build_optional else ""
             raise TargetError(
                 f"{text!r} is not a target id; write <full torch version>-<build>, e.g. "
-                "'2.6.0-cu124' or '2.13.0-cpu', or 'local'"
+                f"'2.6.0-cu124' or '2.13.0-cpu', {example}or 'local'"
             )
         return cls(version, tag)
+
+
+def _full_version(text: str) -> Version | None:
+    """``text`` as a full release (``2.6.0``); None for ``2.6``, ``v2.6.0`` or ``2.6.0+cpu``."""
+    try:
+        version = Version(text)
+    except InvalidVersion:
+        return None
+    if str(version) != text or version.local is not None or len(version.release) < 3:
+        return None
+    return version
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,7 @@ def _target(
     hops: tuple[str, ...] = (),
     cuda: str | None = None,
     env_error: str | None = None,
+    run: tuple[str, str] = ("2026-11-29T10:12:03Z", "ci-linux-2"),  # run_date, host
 ) -> TargetInfo:
     version, build = id_.split("-", 1)
     props: dict[str, str] = {
@@ -90,6 +91,8 @@ def _target(
             SuiteProp.PLATFORM: "Linux-6.8.0-x86_64-with-glibc2.36",
             SuiteProp.DEVICES: devices,
             SuiteProp.REGISTERED_HOPS: ",".join(hops),
+            "run_date": run[0],
+            "host": run[1],
         }
         if aot_strict is not None:
             props[SuiteProp.AOT_STRICT] = aot_strict
@@ -110,7 +113,14 @@ def _target(
 
 
 TARGETS: tuple[TargetInfo, ...] = (
-    _target("2.6.0-cu124", python="3.11.11", aot_strict="true", hops=_HOPS_26, cuda="12.4"),
+    _target(
+        "2.6.0-cu124",
+        python="3.11.11",
+        aot_strict="true",
+        hops=_HOPS_26,
+        cuda="12.4",
+        run=("2026-11-27T08:40:51Z", "gpu-box"),  # merged from an earlier run
+    ),
     _target("2.9.1-cu128", devices="cpu,cuda", hops=_HOPS_29, cuda="12.8"),
     _target(
         "2.5.1-cpu",

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from reference import reference_junit
 
 from compat.__main__ import main
 from compat.errors import ExitCode
@@ -92,6 +93,76 @@ def test_foreign_files_with_targets(tmp_path: Path) -> None:
     assert 'name="torch-hop-compat[2.6.0-cpu]"' in junit
     assert 'name="torch-hop-compat[2.13.0-cpu]"' in junit
     assert '<property name="behaviours" value="while_loop.serde-carried-inputs"/>' in junit
+
+
+def test_a_foreign_file_with_a_version_alone(tmp_path: Path) -> None:
+    seed = reference_junit("seed-2.6.0.xml")
+    code, _, err = run("report", seed, "--target", "2.6.0", "--out", tmp_path)
+    assert code == ExitCode.OK, err
+    data = json.loads((_folder(tmp_path) / "report.json").read_text())
+    (target,) = data["targets"]
+    assert (target["id"], target["build"], target["version"]) == ("2.6.0", "unknown", "2.6.0")
+    junit = (_folder(tmp_path) / "junit.xml").read_text()
+    assert 'name="torch-hop-compat[2.6.0]"' in junit
+    report_json = _folder(tmp_path) / "report.json"
+    assert run("diff", report_json, report_json)[0] == ExitCode.OK  # diff reads the id back
+
+
+def test_every_output_says_which_run_each_target_came_from(tmp_path: Path) -> None:
+    upstream = reference_junit("upstream-2.15.0.xml")
+    seed = reference_junit("seed-2.6.0.xml")
+    # A suite file as suites that record their run write it (run_date, host).
+    suite = (SUITE / "suite-2.13.0-cpu.xml").read_text(encoding="utf-8")
+    suite = suite.replace(
+        '<property name="hop_db" value="importable" />',
+        '<property name="hop_db" value="importable" />'
+        '<property name="run_date" value="2026-11-30T00:31:07Z" />'
+        '<property name="host" value="ci-linux-7" />',
+    )
+    (tmp_path / "suite-2.13.0-cpu.xml").write_text(suite, encoding="utf-8")
+    code, _, err = run(
+        "report",
+        tmp_path / "suite-2.13.0-cpu.xml",
+        "--target",
+        f"2.15.0={upstream}",
+        "--target",
+        f"2.6.0={seed}",
+        "--out",
+        tmp_path / "out",
+    )
+    assert code == ExitCode.OK, err
+    folder = _folder(tmp_path / "out")
+    md = (folder / "report.md").read_text()
+    assert (
+        "| `2.15.0` | 2.15.0 (from --target) | unknown |  |  |  | pytest JUnit (44 tests: "
+        f"35 passed, 9 xfailed): `{upstream}` | 2026-11-26T05:20:34Z | vm |"
+    ) in md
+    assert (
+        f"pytest JUnit (29 tests: 21 passed, 8 skipped): `{seed}` | 2026-11-26T05:17:32Z | vm |"
+        in md
+    )
+    assert "| suite 0.1.0: `" in md and "` | 2026-11-30T00:31:07Z | ci-linux-7 |" in md
+    html = (folder / "report.html").read_text()
+    for text in ("2026-11-26T05:20:34Z", "2026-11-26T05:17:32Z", "2026-11-30T00:31:07Z"):
+        assert f'<td class="nowrap">{text}</td>' in html
+    assert "<td>ci-linux-7</td>" in html and "pytest JUnit (44 tests: 35 passed, 9 xfailed)" in html
+    data = json.loads((folder / "report.json").read_text())
+    origins = {t["id"]: t["provenance"] for t in data["targets"]}
+    assert origins["2.15.0"] == {
+        "format": "pytest",
+        "made_by": "pytest JUnit (44 tests: 35 passed, 9 xfailed)",
+        "run_date": "2026-11-26T05:20:34Z",
+        "host": "vm",
+        "source_file": str(upstream),
+    }
+    assert (origins["2.13.0-cpu"]["run_date"], origins["2.13.0-cpu"]["host"]) == (
+        "2026-11-30T00:31:07Z",
+        "ci-linux-7",
+    )
+    junit = (folder / "junit.xml").read_text()
+    assert '<property name="junit_timestamp" value="2026-11-26T05:20:34.895233+00:00"/>' in junit
+    assert '<property name="format" value="pytest"/>' in junit
+    assert '<property name="run_date" value="2026-11-30T00:31:07Z"/>' in junit
 
 
 def _reports(tmp_path: Path) -> tuple[Path, Path]:

@@ -200,7 +200,8 @@ def test_2a_a_files_own_target_id_is_checked(tmp_path: Path, bad_id: str) -> Non
     as_read = bad_id.replace("&#10;", "\n").replace("&#13;", "\r")  # XML's character references
     assert reason == (
         f"{bad} names target {as_read!r}, which is not a target id (<full torch version>-<build> "
-        f"such as 2.6.0-cpu, or local): give it one with --target ID={bad}."
+        "such as 2.6.0-cpu, a version alone such as 2.6.0, or local): give it one with "
+        f"--target ID={bad}."
     )
     assert not CONTROL.search(err) and "\nregression" not in err
 

@@ -7,16 +7,21 @@ from pathlib import Path
 
 import pytest
 from junitparser import xunit2
+from reference import reference_junit
 
 from compat.artifacts import write_env_error
 from compat.errors import JUnitFileError
 from compat.junit import (
+    HOP_DB_VARIANTS,
     KNOWN_HOPS,
     Flavour,
+    KnownNames,
     SuiteDoc,
+    known_names,
     parse_junit,
     resolve_foreign,
     split_exception,
+    split_hop,
 )
 from compat.model import Report
 from compat.render_junit import render_junit
@@ -217,11 +222,12 @@ def test_collection_error_makes_the_target_an_env_error() -> None:
         ("test_aot_export_cond_cpu_float32", "cond", "default", "aot", "cpu"),
         (
             "test_aot_export_brand_new_op_simple_cpu_float32",
-            "brand_new_op_simple",
-            "default",
+            "brand_new_op",
+            "simple",
             "aot",
             "cpu",
         ),
+        ("test_aot_export_brand_new_op_cpu_float32", "brand_new_op", "default", "aot", "cpu"),
         ("test_aot_export_scan_simple_cuda0_float32", "scan", "simple", "aot", "cuda"),
     ],
 )
@@ -235,6 +241,78 @@ def test_foreign_names_split_on_the_longest_known_hop(
     assert cell.id == CellId(Source.UPSTREAM, hop, variant, Mode(mode), Device(device))
     # Not the reference module: a pass is a pass, even for while_loop/serialize.
     assert cell.status is Status.PASS
+
+
+_OLD_HOPS = KNOWN_HOPS - {"switch", "flex_gemm"}  # what this code knew up to 2.13
+
+
+@pytest.mark.parametrize(
+    ("body", "hops", "variants", "split"),
+    [
+        ("switch_simple", _OLD_HOPS, HOP_DB_VARIANTS, ("switch", "simple")),
+        ("flex_gemm_simple", _OLD_HOPS, HOP_DB_VARIANTS, ("flex_gemm", "simple")),
+        # A new HOP named after an old one: the known variant wins over the known prefix.
+        ("cond_v2_simple", KNOWN_HOPS, HOP_DB_VARIANTS, ("cond_v2", "simple")),
+        (
+            "while_loop_stack_output_simple",
+            set(),
+            HOP_DB_VARIANTS,
+            ("while_loop_stack_output", "simple"),
+        ),
+        # A variant a suite file names (hop_db 2.13+: flex_attention_backward.explicit_buffers).
+        (
+            "flex_attention_backward_explicit_buffers",
+            set(),
+            {"simple", "explicit_buffers"},
+            ("flex_attention_backward", "explicit_buffers"),
+        ),
+        ("map_nested_simple", KNOWN_HOPS, {"simple", "nested_simple"}, ("map", "nested_simple")),
+        ("cond", KNOWN_HOPS, HOP_DB_VARIANTS, ("cond", "default")),
+        ("brand_new", set(), HOP_DB_VARIANTS, ("brand_new", "default")),
+        ("_simple", set(), HOP_DB_VARIANTS, ("_simple", "default")),
+    ],
+)
+def test_split_hop(body: str, hops: set[str], variants: set[str], split: tuple[str, str]) -> None:
+    assert split_hop(body, KnownNames(frozenset(hops), frozenset(variants))) == split
+
+
+def test_suite_files_add_their_hops_and_upstream_variants() -> None:
+    (suite,) = _parse("suite/suite-2.6.0-cu124.xml")
+    known = known_names([suite])
+    registered = dict(suite.properties)[SuiteProp.REGISTERED_HOPS].split(",")
+    assert set(registered) <= known.hops
+    assert {c.id.hop for c in suite.cells} <= known.hops
+    assert known.variants == HOP_DB_VARIANTS | {
+        c.id.variant for c in suite.cells if c.id.source is Source.UPSTREAM
+    }
+
+
+def test_upstream_2_15_read_alone_splits_every_name() -> None:
+    path = reference_junit("upstream-2.15.0.xml")
+    (suite,) = parse_junit(path.read_bytes(), str(path))
+    result = resolve_foreign(suite.raw)
+    assert result.left_out == ()
+    cases = {(c.id.hop, c.id.variant) for c in result.cells}
+    assert cases == {
+        (hop, "simple")
+        for hop in (
+            "auto_functionalize",
+            "cond",
+            "flex_gemm",
+            "invoke_quant",
+            "invoke_quant_packed",
+            "invoke_subgraph",
+            "register_hook",
+            "scan",
+            "switch",
+            "while_loop",
+            "while_loop_stack_output",
+        )
+    }
+    assert len(result.cells) == 44  # 11 op infos x 4 modes, cpu
+    # The same with what this code knew before 2.14: the variant rule finds switch, flex_gemm.
+    before = resolve_foreign(suite.raw, KnownNames(hops=_OLD_HOPS))
+    assert [c.id for c in before.cells] == [c.id for c in result.cells]
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
+from reference import reference_junit
 from report_fixtures import read_report
 
 from compat.errors import InputError, TargetError
@@ -135,6 +137,7 @@ def test_a_target_file_is_an_input_too() -> None:
         (["=x.xml"], "expected ID=FILE"),
         (["2.6.0-cpu="], "expected ID=FILE"),
         (["2.6-cpu=x.xml"], "is not a target id"),
+        (["2.6=x.xml"], r"'2\.6\.0' \(build unknown\)"),
         (["2.6.0-cpu", "2.9.1-cpu"], "already given"),
     ],
 )
@@ -147,6 +150,26 @@ def test_target_args() -> None:
     assert parse_target_args(["2.6.0-cpu=a.xml", "local", "2.9.1-cu128=b.xml"]) == TargetOverrides(
         (("a.xml", "2.6.0-cpu"), ("b.xml", "2.9.1-cu128")), default="local"
     )
+    assert parse_target_args(["2.6.0=a.xml", "2.13.0"]) == TargetOverrides(
+        (("a.xml", "2.6.0"),), default="2.13.0"
+    )
+
+
+def test_a_version_alone_is_a_target_of_unknown_build_compared_only_with_its_like() -> None:
+    seed_26 = str(reference_junit("seed-2.6.0.xml"))  # pytest's JUnit: names no torch
+    report = read_report(
+        [seed_26, SEED_213, str(SUITE / "hand-2.9.1-cpu.xml"), str(SUITE / "hand-2.10.0-cpu.xml")],
+        overrides=TargetOverrides(((SEED_213, "2.13.0"),), default="2.6.0"),
+    )
+    by_id = {t.id: t for t in report.targets}
+    assert [t.id for t in report.targets] == ["2.6.0", "2.13.0", "2.9.1-cpu", "2.10.0-cpu"]
+    assert (by_id["2.6.0"].build, by_id["2.6.0"].family) == ("unknown", "unknown")
+    assert by_id["2.6.0"].version == Version("2.6.0")
+    changes = resolve_facts(report).changes
+    unknown = {(c.before, c.after) for c in changes if c.build == "unknown"}
+    assert unknown == {("2.6.0", "2.13.0")}  # never 2.13.0 against a cpu target
+    cpu = {"2.9.1-cpu", "2.10.0-cpu"}
+    assert all({c.before, c.after} <= cpu for c in changes if c.build == "cpu")
 
 
 def test_credentials_never_reach_the_model(tmp_path: Path) -> None:

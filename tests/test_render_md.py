@@ -113,9 +113,13 @@ def test_environments_row() -> None:
     text = render_markdown(realistic_report(), realistic_facts())
     assert (
         "| `2.13.0-cpu` | 2.13.0+cpu | cpu | 3.12.8 | unavailable: ModuleNotFoundError: "
-        "No module named 'expecttest' | non-strict |  |"
+        "No module named 'expecttest' | non-strict | suite 0.1.0: `reports/junit/2.13.0-cpu.xml` "
+        "| 2026-11-29T10:12:03Z | ci-linux-2 |  |"
     ) in text
-    assert "| `2.6.0-cu124` | 2.6.0+cu124 | cu124 | 3.11.11 | importable | strict |  |" in text
+    assert (
+        "| `2.6.0-cu124` | 2.6.0+cu124 | cu124 | 3.11.11 | importable | strict | suite 0.1.0: "
+        "`reports/junit/2.6.0-cu124.xml` | 2026-11-27T08:40:51Z | gpu-box |  |"
+    ) in text
     assert "🚫 `uv pip install torch==2.5.1 failed" in text
 
 

@@ -9,7 +9,7 @@ from packaging.version import Version
 
 from compat.config import Build, ConfigValueError, parse_config
 from compat.errors import TargetError
-from compat.targets import TargetId, build_tag, default_tag, plan_targets
+from compat.targets import UNKNOWN_BUILD, TargetId, build_tag, default_tag, plan_targets
 from compat.versions import NoMatchingVersionError
 
 LINUX = "linux-x86_64"
@@ -52,6 +52,29 @@ def test_id_round_trip(text: str, version: str | None, tag: str) -> None:
 def test_id_parse_rejects(text: str) -> None:
     with pytest.raises(TargetError, match="is not a target id; write <full torch version>-<build>"):
         TargetId.parse(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "version"), [("2.6.0", "2.6.0"), ("2.16.0rc1", "2.16.0rc1"), (" 2.9.1 ", "2.9.1")]
+)
+def test_a_version_alone_is_a_target_of_unknown_build_where_allowed(
+    text: str, version: str
+) -> None:
+    tid = TargetId.parse(text, build_optional=True)
+    assert tid == TargetId(Version(version), UNKNOWN_BUILD)
+    assert str(tid) == version
+    assert TargetId.parse(str(tid), build_optional=True) == tid
+    with pytest.raises(TargetError, match="is not a target id"):
+        TargetId.parse(text)  # the matrix must know where to install from
+
+
+@pytest.mark.parametrize("text", ["2.6", "2.6.0+cpu", "v2.6.0", "2.6.0-", "2.6.0-CPU", ""])
+def test_bad_ids_are_refused_with_the_version_alone_as_a_choice(text: str) -> None:
+    with pytest.raises(TargetError) as info:
+        TargetId.parse(text, build_optional=True)
+    message = str(info.value)
+    assert message.startswith(f"{text!r} is not a target id; write <full torch version>-<build>")
+    assert "'2.6.0' (build unknown)" in message
 
 
 @pytest.mark.parametrize(
