@@ -169,7 +169,7 @@ def test_every_gap_has_its_reason(story: tuple[Report, Facts]) -> None:
     gap = facts.gap_of[("2.4.1-cu121", CellId.parse("catalog:flex_attention.causal/aot[cpu]"))]
     assert gap.gap is Gap.API_ABSENT and "torch.nn.attention.flex_attention" in gap.reason
     text = render_markdown(report, facts)
-    assert "## Gaps" in text and "public API absent" in text and "hop_db unavailable" in text
+    assert "## Gaps" in text and "public API absent" in text and "hop\\_db unavailable" in text
     assert '"gap":"not in this release' in render_json(report, facts)
 
 
