@@ -26,6 +26,7 @@ ALLOWED_KEYS: tuple[str, ...] = (
     "exception",
     "message",
     "properties",
+    "evidence",
     "sentence",
     "links",
 )
@@ -68,6 +69,7 @@ def _parse_one(entry: Mapping[str, Any], here: str, origin: str) -> Behaviour:
         here = f"{here} ({entry['id']!r})"
     text = _texts(entry, here)
     properties = _properties(entry.get("properties"), here)
+    evidence = _properties(entry.get("evidence"), here, "evidence")
     exception, message = text.get("exception"), text.get("message")
     if exception is None and message is None and not properties:
         raise ConfigError(
@@ -85,6 +87,7 @@ def _parse_one(entry: Mapping[str, Any], here: str, origin: str) -> Behaviour:
         exception=exception,
         message=message,
         properties=properties,
+        evidence=evidence,
         links=tuple(scrub_credentials(x) for x in links),
         origin=origin,
     )
@@ -104,7 +107,7 @@ def _texts(entry: Mapping[str, Any], here: str) -> dict[str, str]:
     text = {
         key: _string(entry, key, here)
         for key in ALLOWED_KEYS
-        if key in entry and key not in ("properties", "links")
+        if key in entry and key not in ("properties", "evidence", "links")
     }
     if not _ID.match(text["id"]):
         raise ConfigError(
@@ -139,25 +142,28 @@ def _check_regex(pattern: str, key: str, here: str) -> None:
         raise ConfigError(f"{here}: {key} {pattern!r} is not a valid regex ({err}).") from err
 
 
-def _properties(value: object, here: str) -> tuple[tuple[str, str], ...]:
+def _properties(
+    value: object, here: str, name: str = "properties"
+) -> tuple[tuple[str, str], ...]:
+    """A table of testcase property -> regex (``properties``, or ``evidence``), checked."""
     if value is None:
         return ()
     if not isinstance(value, Mapping):
         raise ConfigError(
-            f"{here}: 'properties' must be a table of property name -> regex, "
-            'e.g. properties = { carried_inputs_after = "list" }.'
+            f"{here}: '{name}' must be a table of property name -> regex, "
+            f'e.g. {name} = {{ carried_inputs_after = "list" }}.'
         )
     out: list[tuple[str, str]] = []
     for key, pattern in value.items():
         if key not in MATCHABLE_PROPERTIES:
             raise ConfigError(
-                f"{here}: properties.{key} is not a testcase property"
+                f"{here}: {name}.{key} is not a testcase property"
                 f"{did_you_mean(str(key), MATCHABLE_PROPERTIES)} "
                 f"Known: {', '.join(MATCHABLE_PROPERTIES)}."
             )
         if not isinstance(pattern, str):
-            raise ConfigError(f"{here}: properties.{key} must be a regex string.")
-        _check_regex(pattern, f"properties.{key}", here)
+            raise ConfigError(f"{here}: {name}.{key} must be a regex string.")
+        _check_regex(pattern, f"{name}.{key}", here)
         out.append((str(key), pattern))
     return tuple(sorted(out))
 

@@ -61,6 +61,7 @@ from compat.model import (
     ChangeKind,
     Facts,
     Gap,
+    GapRow,
     Report,
     TargetInfo,
     Verdict,
@@ -396,6 +397,20 @@ def _status_options(report: Report, shown: set[str]) -> tuple[Option, ...]:
     return tuple(options)
 
 
+def _counts(report: Report) -> tuple[tuple[Option, int], ...]:
+    """Cells per status, then the expected failures counted apart."""
+    counts = [(_option(s), n) for s, n in status_counts(report)]
+    expected = expected_count(report)
+    if expected:
+        counts.append((Option("expected", "expected", EXPECTED.glyph), expected))
+    return tuple(counts)
+
+
+def _gap_row(g: GapRow) -> tuple[str, str, int, str, str]:
+    which = ", ".join(str(c) for c in g.cells[:3]) + (" …" if len(g.cells) > 3 else "")
+    return (g.target, str(g.gap), len(g.cells), which, cut(g.reason, 300))
+
+
 def resolve_page(report: Report, facts: Facts) -> PageView:
     """Everything the template shows, computed once, in display order."""
     matrix = resolve_matrix(report, facts)
@@ -406,14 +421,7 @@ def resolve_page(report: Report, facts: Facts) -> PageView:
     kinds = change_counts(facts)
     return PageView(
         summary=summary_line(report),
-        counts=(
-            *((_option(s), n) for s, n in status_counts(report)),
-            *(
-                ((Option("expected", "expected", EXPECTED.glyph), n),)
-                if (n := expected_count(report))
-                else ()
-            ),
-        ),
+        counts=_counts(report),
         regressions=kinds[ChangeKind.REGRESSION],
         headline=changes_line(facts),
         flips=strictness_flips(report),
@@ -431,16 +439,7 @@ def resolve_page(report: Report, facts: Facts) -> PageView:
         statuses=_status_options(report, data.shown),
         blocks=matrix,
         changes=_change_rows(report, facts, data.keys),
-        gaps=tuple(
-            (
-                g.target,
-                str(g.gap),
-                len(g.cells),
-                ", ".join(str(c) for c in g.cells[:3]) + (" …" if len(g.cells) > 3 else ""),
-                cut(g.reason, 300),
-            )
-            for g in facts.gaps
-        ),
+        gaps=tuple(_gap_row(g) for g in facts.gaps),
         targets=report.targets,
         ran=ran,
         behaviours=tuple(

@@ -73,6 +73,7 @@ def behaviour_data(b: Behaviour) -> dict[str, Any]:
         "exception": b.exception,
         "message": b.message,
         "properties": dict(b.properties),
+        "evidence": dict(b.evidence),
         "links": list(b.links),
         "expected": b.expected,
         "origin": b.origin,

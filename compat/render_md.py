@@ -306,6 +306,9 @@ def _behaviours(report: Report, facts: Facts) -> list[str]:
                 if part
             )
             where += f", raises {raised}"
+        if beh.evidence:
+            shown = ", ".join(f"{k} {v}" for k, v in beh.evidence)
+            where += f", by evidence first: {_code(shown, table=False)}"
         links = "; ".join(_text(link) for link in beh.links)
         lines.append(
             f"- {_code(beh.id, table=False)} ({where}; {_text(beh.origin)}): "

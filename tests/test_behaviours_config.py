@@ -48,9 +48,26 @@ def test_properties_only_entry() -> None:
     assert b.properties == (("carried_inputs_after", "list|dict"),)
 
 
+def test_evidence_decides_before_the_message() -> None:
+    evidence = {"carried_inputs_after": "dict", "step": "run"}
+    (b,) = parse_behaviours([_with(hop="while_loop", evidence=evidence)], WHERE)
+    assert b.evidence == (("carried_inputs_after", "dict"), ("step", "run"))
+    props = {"carried_inputs_after": "dict", "step": "run"}
+    # The cell records the evidence: the wording of its message no longer matters...
+    assert matching((b,), "while_loop", "serialize", "SerializeError", "other words", props)
+    # ...and evidence that says otherwise rules the message out.
+    wrong = {**props, "carried_inputs_after": "list"}
+    message = "higher-order op scan is not supported"
+    assert not matching((b,), "while_loop", "serialize", "SerializeError", message, wrong)
+    # Without the evidence keys (a foreign file) the message decides.
+    assert matching((b,), "while_loop", "serialize", "SerializeError", message, {})
+
+
 @pytest.mark.parametrize(
     ("entry", "words"),
     [
+        (_with(evidence={"carried": "list"}), "evidence.carried is not a testcase property"),
+        (_with(evidence="list"), "'evidence' must be a table of property name -> regex"),
         (_with(excepton="X"), "unknown key 'excepton'; did you mean 'exception'?"),
         (_with(sentance="x"), "unknown key 'sentance'; did you mean 'sentence'?"),
         (_with(sentence=None), "key 'sentence' is missing"),

@@ -250,7 +250,7 @@ def test_every_matrix_cell_has_symbol_text_and_title(tmp_path: Path) -> None:
             assert attrs["id"] == f"c{attrs['data-key']}" and attrs["tabindex"] == "0"
     xfail = [a for a, _ in cells if a["data-status"] == "xfail"]
     assert len(xfail) == 2
-    assert [t for a, t in cells if a["data-status"] == "xfail"][0] == "⚠xfail¹²"
+    assert next(t for a, t in cells if a["data-status"] == "xfail") == "⚠xfail¹²"
     assert xfail[0]["title"] == (
         "2.6.0-cu124 · catalog:while_loop.simple/serialize[cpu] · xfail · "
         "while_loop.serde-carried-inputs, while_loop.serde-tuple-to-list"

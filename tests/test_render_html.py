@@ -224,7 +224,7 @@ def test_xfail_cell_detail_names_its_behaviours() -> None:
 
 _LINK = re.compile(r'<a href="#c(?P<key>\d+)" data-key="(?P=key)"><code>(?P<label>[^<]*)</code>')
 _CHANGE_ROW = re.compile(
-    r'<tr>\n<td[^>]*>[^<]+</td>\n<td><code>(?P<cell>[^<]*)</code></td>'
+    r"<tr>\n<td[^>]*>[^<]+</td>\n<td><code>(?P<cell>[^<]*)</code></td>"
     r"<td>[^<]*</td>\n(?P<sides>.*?)\n</tr>",
     re.S,
 )
