@@ -87,6 +87,9 @@ def _summary(report: Report, facts: Facts) -> str:
         f"{sum(len(row.cells) for row in report.rows)} cells",
         f"{kinds[ChangeKind.REGRESSION]} regressions",
         f"{kinds[ChangeKind.FIX]} fixes",
+        f"{kinds[ChangeKind.NEW]} new",
+        f"{kinds[ChangeKind.GONE]} gone",
+        f"{kinds[ChangeKind.DEFAULT_CHANGED]} default changed",
     ]
     if env_errors:
         parts.append(f"{env_errors} targets not installed")

@@ -142,9 +142,7 @@ def _check_regex(pattern: str, key: str, here: str) -> None:
         raise ConfigError(f"{here}: {key} {pattern!r} is not a valid regex ({err}).") from err
 
 
-def _properties(
-    value: object, here: str, name: str = "properties"
-) -> tuple[tuple[str, str], ...]:
+def _properties(value: object, here: str, name: str = "properties") -> tuple[tuple[str, str], ...]:
     """A table of testcase property -> regex (``properties``, or ``evidence``), checked."""
     if value is None:
         return ()

@@ -38,7 +38,9 @@ def test_report_writes_a_folder_and_says_so(tmp_path: Path) -> None:
     files = ["junit.xml", "report.html", "report.json", "report.md"]
     assert sorted(p.name for p in folder.iterdir()) == files
     assert out.startswith(f"wrote {folder}/ ({', '.join(files)}): 5 targets")
-    assert "2 regressions, 2 fixes, 1 targets not installed" in out
+    assert (
+        "2 regressions, 2 fixes, 6 new, 0 gone, 0 default changed, 1 targets not installed" in out
+    )
     assert (tmp_path / "index.md").is_file()
     data = json.loads((folder / "report.json").read_text())
     assert data["metadata"]["generator"].startswith("torch-hop-compat ")
