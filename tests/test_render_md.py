@@ -74,6 +74,7 @@ def test_same_report_same_text() -> None:
         "## Environments",
         "## Legend",
         "## Changes",
+        "## Expected failures",
         "## Gaps",
         "## Matrix",
         "### `serialize` on cpu",
