@@ -25,7 +25,7 @@ from compat.render_junit import render_junit
 
 # report.md's own Markdown helpers and matrix: summary.md shows the same data the same way.
 from compat.render_md import _code, _matrices, _table, _text, render_markdown
-from suites.schema import CellId, Status, SuiteProp
+from suites.schema import Status, SuiteProp
 
 SUMMARY_NAME = "summary.md"
 
@@ -136,9 +136,8 @@ def render_audit_summary(report: Report, facts: Facts, audit: Audit) -> str:
         " · ".join(f"{CHANGE_LABEL[kind][0]} {change_count(audit, kind)}" for kind in ChangeKind),
         "",
     ]
-    cells = {(c.target, c.id): c for c in report.cells}
     for kind in ChangeKind:
-        lines += _section(kind, audit, cells)
+        lines += _section(kind, audit, report, facts)
     lines += _matrices(report, facts)
     lines += [
         "Symbols and the numbers after them (known behaviours) are explained in report.md's "
@@ -218,24 +217,32 @@ def _measured(cell: Cell) -> bool:
     return cell.status not in NOT_MEASURED and cell.status is not Status.MISSING
 
 
-def _section(kind: ChangeKind, audit: Audit, cells: Mapping[tuple[str, CellId], Cell]) -> list[str]:
+def _section(kind: ChangeKind, audit: Audit, report: Report, facts: Facts) -> list[str]:
     """One kind of change: a table of its cells, the regressions with their error signatures."""
     changes = audit.of(kind)
     name, meaning = _SECTION[kind]
     title = f"## {CHANGE_LABEL[kind][0]} {name} ({len(changes)})"
     if not changes:
         return [title, "", "None.", ""]
+    cells = {(c.target, c.id): c for c in report.cells}
     last = "error signature" if kind is ChangeKind.REGRESSION else "note"
     rows = []
     for c in changes:
-        cell = cells.get((c.after, c.cell))
         if kind is ChangeKind.REGRESSION:
+            cell = cells.get((c.after, c.cell))
             detail = _code(cell.signature or cell.message or "") if cell is not None else ""
         else:
-            detail = _text(c.note)
+            detail = _text(c.note or _absent(c, facts))
         rows.append([_code(str(c.cell)), _status(c.before_status), _status(c.after_status), detail])
     header = ["cell", "baseline", "candidate", last]
     return [title, "", meaning, "", *_table(header, rows), ""]
+
+
+def _absent(change: Change, facts: Facts) -> str:
+    """Why the side without the cell lacks it (new: the baseline; gone: the candidate)."""
+    side = change.before if change.kind is ChangeKind.NEW else change.after
+    gap = facts.gap_of.get((side, change.cell))
+    return f"{side}: {gap.gap}" if gap is not None else ""
 
 
 def _status(status: Status | None) -> str:

@@ -30,7 +30,7 @@ from compat.config import (
 )
 from compat.errors import CompatError, ExitCode, TargetError, did_you_mean
 from compat.model import build_family
-from compat.sources import describe_source, hop_db_requirements
+from compat.sources import describe_source, effective_source, hop_db_requirements
 from compat.targets import (
     LOCAL,
     UNKNOWN_BUILD,
@@ -198,6 +198,7 @@ def resolve_baseline(
     builds: Sequence[Build],
     platform: str,
     list_versions: VersionLister,
+    env: Mapping[str, str],
 ) -> Target:
     """The baseline ``config`` names, or the newest final release older than the candidate."""
     named_by = config.named_by("baseline")
@@ -237,9 +238,10 @@ def resolve_baseline(
         }
     )
     if not older:
+        where = describe_source(effective_source(build, env), env)
         raise AuditNotRun(
-            f"{build.key}: no final torch release older than {candidate_version} (the "
-            f"candidate's) on its source; name a baseline, e.g. {ENV_BASELINE}="
+            f"{build.key}'s source, {where}, has no final torch release older than the candidate's "
+            f"{candidate_version}; name a baseline, e.g. {ENV_BASELINE}="
             f"{_example_id(build, platform)}, or baseline in [tool.compat.audit]"
         )
     version = older[-1]

@@ -207,7 +207,9 @@ def _audit(
     shell.say(f"audit: this run's JUnit files and logs go to {scratch}")
     cand = _prepare_candidate(shell, candidate, env, settings, scratch)
     version = Version(cand.torch_version)
-    target = resolve_baseline(audit, version, cand.tag, config.builds, settings.platform, lister)
+    target = resolve_baseline(
+        audit, version, cand.tag, config.builds, settings.platform, lister, env
+    )
     if target.name == cand.target:
         raise AuditNotRun(
             f"the candidate and the baseline are both {cand.target}: name another baseline "

@@ -341,9 +341,7 @@ def compare_targets(report: Report, facts: Facts, before: str, after: str) -> tu
             known = ", ".join(family)
             raise ValueError(f"compare_targets: no target {target!r} in the report ({known})")
     label = (
-        family[after]
-        if family[before] == family[after]
-        else f"{family[before]} → {family[after]}"
+        family[after] if family[before] == family[after] else f"{family[before]} → {family[after]}"
     )
     out = [
         change

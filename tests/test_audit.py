@@ -92,6 +92,9 @@ def test_the_audit_leads_with_the_regressions_and_gates_on_them() -> None:
     assert regression == f"| `{WL}` | ✅ pass | 💥 error | `{SIG}` |"
     assert "| candidate | `local` | 2.13.0+cpu | cpu | the interpreter" in summary
     assert "different build families (cuda and cpu)" in summary
+    # New and gone say why the other side has no result.
+    new = next(line for line in lines if line.startswith("| `catalog:scan.simple/aot[cpu]`"))
+    assert new.split(" | ")[1:] == ["∅ missing", "✅ pass", "2.12.1-cu130: hop not registered |"]
     assert "Both ran the same 6 cells (5 cases · 3 modes · 1 device); 3 measured" in summary
 
 

@@ -160,7 +160,13 @@ def _baseline(
         return offered
 
     target = resolve_baseline(
-        _config("local", baseline=baseline), Version(candidate), tag, builds, LINUX, lister
+        _config("local", baseline=baseline),
+        Version(candidate),
+        tag,
+        builds,
+        LINUX,
+        lister,
+        {"PIP_FIND_LINKS": "/w"},
     )
     return f"{target.name} ({target.build.name}; asked: {','.join(asked) or '-'})"
 
@@ -188,9 +194,9 @@ def test_baseline(baseline: str | None, candidate: str, tag: str, expected: str)
             None,
             "2.11.0+cpu",
             "cpu",
-            "[tool.compat.builds.cpu]: no final torch release older than 2.11.0+cpu (the "
-            "candidate's) on its source; name a baseline, e.g. COMPAT_BASELINE=2.12.1-cpu, or "
-            "baseline in [tool.compat.audit]",
+            "[tool.compat.builds.cpu]'s source, the wheelhouse /w ($PIP_FIND_LINKS), has no final "
+            "torch release older than the candidate's 2.11.0+cpu; name a baseline, e.g. "
+            "COMPAT_BASELINE=2.12.1-cpu, or baseline in [tool.compat.audit]",
         ),
         (None, "2.16.0a0", "git123", "no build serves the candidate's build family (git123)"),
         ("local", "2.13.0", "cpu", "the baseline is a release; only the candidate can be local"),

@@ -341,9 +341,7 @@ def _compare(cells: list[Cell], ids: list[str] = AUDIT) -> list[tuple[str, str, 
 def test_compare_targets_across_build_families(
     before: Status | None, after: Status | None, kind: str | None
 ) -> None:
-    cells = [
-        _cell(t, ROW, s) for t, s in zip(AUDIT, (before, after), strict=True) if s is not None
-    ]
+    cells = [_cell(t, ROW, s) for t, s in zip(AUDIT, (before, after), strict=True) if s is not None]
     expected = [(kind, ROW, "cuda → cpu", "2.12.1-cu130 → 2.13.0-cpu")] if kind else []
     assert _compare(cells) == expected
 
