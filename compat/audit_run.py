@@ -77,6 +77,7 @@ from suites.scrub import scrub_credentials
 
 ENV_AUDIT_SUMMARY = "COMPAT_AUDIT_SUMMARY"  # a file summary.md is appended to (CI's job summary)
 JOBS_ENV = "HOP_SUITE_JOBS"  # python -m suites: children at once
+NOT_STARTED = 127  # the exit code of a command that could not start, as a shell says it
 
 
 # --- running ---------------------------------------------------------------------------------
@@ -113,27 +114,33 @@ class SubprocessShell:
         self._say(scrub_credentials(message))
 
     def run(self, commands: Sequence[Command]) -> list[int]:
-        procs: list[subprocess.Popen[bytes]] = []
+        procs: list[subprocess.Popen[bytes] | None] = []
         try:
             for cmd in commands:
-                cmd.log.parent.mkdir(parents=True, exist_ok=True)
-                with cmd.log.open("wb") as out:
-                    procs.append(
-                        subprocess.Popen(
-                            list(cmd.argv),
-                            cwd=self.cwd,
-                            env={**self.env, **dict(cmd.env)},
-                            stdin=subprocess.DEVNULL,
-                            stdout=out,
-                            stderr=subprocess.STDOUT,
-                        )
-                    )
-            return [proc.wait() for proc in procs]
+                procs.append(self._start(cmd))
+            return [NOT_STARTED if proc is None else proc.wait() for proc in procs]
         finally:
             for proc in procs:  # an interrupt: no suite runs on without its audit
-                if proc.poll() is None:
+                if proc is not None and proc.poll() is None:
                     proc.terminate()
                     proc.wait()
+
+    def _start(self, cmd: Command) -> subprocess.Popen[bytes] | None:
+        """The command's process; None (and why, in its log) when it cannot start."""
+        cmd.log.parent.mkdir(parents=True, exist_ok=True)
+        with cmd.log.open("wb") as out:
+            try:
+                return subprocess.Popen(
+                    list(cmd.argv),
+                    cwd=self.cwd,
+                    env={**self.env, **dict(cmd.env)},
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            except OSError as err:  # a COMPAT_LOCAL_PYTHON that is not there: data, not a crash
+                out.write(f"{cmd.argv[0]}: {err.strerror}\n".encode())
+                return None
 
 
 @dataclass(frozen=True)
@@ -218,7 +225,7 @@ def _audit(
     shell.say(f"audit: baseline {target.name}, {_how_named(audit)}")
     base = _prepare_baseline(shell, target, env, settings, scratch)
     junit = _run_suites(shell, (cand, base), config, env, settings, scratch)
-    return _report(shell, (cand, base), junit, config, env, settings)
+    return _report((cand, base), junit, config, settings)
 
 
 def _how_named(audit: AuditConfig) -> str:
@@ -388,11 +395,9 @@ def _run_suites(
 
 
 def _report(
-    shell: Shell,
     sides: tuple[Prepared, Prepared],
     junit: Mapping[str, Path],
     config: MatrixConfig,
-    env: Mapping[str, str],
     settings: AuditSettings,
 ) -> AuditOutcome:
     """The report of exactly this run's two JUnit files, in the audit's folder."""

@@ -360,6 +360,22 @@ def test_the_session_writes_the_job_summary_also_when_the_audit_cannot_run(
     assert "did you mean 'local'?" in text
 
 
+def test_a_local_python_that_is_not_there_is_a_sentence_not_a_crash(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(CONFIG, encoding="utf-8")
+    missing = str(tmp_path / "no-venv" / "bin" / "python")
+    env = {**os.environ, "COMPAT_CANDIDATE": "local", "COMPAT_LOCAL_PYTHON": missing}
+    outcome = audit_session(
+        tmp_path, pyproject, env, say=print, python="3.11", platform="linux-x86_64"
+    )
+    assert outcome.code is AuditExit.NOT_RUN
+    assert outcome.line == (
+        f"The audit could not run: the candidate, the interpreter {missing}: {missing} cannot "
+        f"import torch: {missing}: No such file or directory. Set COMPAT_LOCAL_PYTHON to an "
+        "interpreter that has torch."
+    )
+
+
 # --- for real: uv, the wheelhouse, two suites ---------------------------------------------
 
 WHEELS = os.environ.get("PIP_FIND_LINKS", "").split()
