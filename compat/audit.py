@@ -203,6 +203,12 @@ def _scope(report: Report, audit: Audit) -> list[str]:
             "",
         ]
     for side, t in ((audit.candidate, cand), (audit.baseline, base)):
+        if t.incomplete:
+            lines += [
+                f"The {side.role}'s run was cut short ({_text(t.incomplete)}): the cells it did "
+                "not reach are not compared, so a regression there would not show.",
+                "",
+            ]
         hop_db = dict(t.properties).get(SuiteProp.HOP_DB, "")
         if hop_db.startswith("unavailable"):
             lines += [

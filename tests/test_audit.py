@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from packaging.version import Version
 
@@ -138,3 +140,15 @@ def test_folder_name_and_the_sentence_when_it_could_not_run() -> None:
         "# Audit could not run\n\nThe audit could not run: the baseline 2.12.1-cu130"
     )
     assert text.endswith("`nox -s audit` exits 2.\n")
+
+
+def test_a_side_cut_short_or_without_hop_db_is_said_before_the_changes() -> None:
+    cand, base = _targets()
+    cand = replace(cand, properties=(("interrupted", "killed by SIGTERM after 40 cells"),))
+    base = replace(base, properties=(("hop_db", "unavailable: No module named 'expecttest'"),))
+    report = Report.from_cells((cand, base), _report(ROWS).cells, ())
+    report, facts, audit = resolve_audit(report, CANDIDATE, BASELINE)
+    summary = render_audit_files(report, facts, audit, {})[SUMMARY_NAME]
+    cut = summary.index("The candidate's run was cut short (killed by SIGTERM after 40 cells)")
+    hop_db = summary.index("hop_db could not be imported in the baseline (unavailable: No")
+    assert cut < hop_db < summary.index("## 🔻 Regressions")
