@@ -8,10 +8,12 @@
 #     "jinja2>=3.1",
 # ]
 # ///
-"""torch-hop-compat: matrix (one session per torch target, then the report), report, tests, lint.
+"""torch-hop-compat: matrix (one session per torch target, then the report), report, audit,
+tests, lint.
 
 For one run: COMPAT_VERSIONS=">=2.4", COMPAT_BUILDS=default,cpu, COMPAT_TARGETS=2.6.0-cu124 or
 COMPAT_CONFIG=file.toml (README.md, "Configuration"); one target: nox -s "matrix(2.6.0-cu124)".
+An audit: COMPAT_CANDIDATE=local|WHEEL|VERSION [COMPAT_BASELINE=ID] nox -s audit (README.md).
 """
 
 from __future__ import annotations
@@ -167,6 +169,31 @@ def report(session: nox.Session) -> None:
     """Build the report from reports/junit/*.xml into a versioned folder under reports/."""
     if problem := run_report(NoxRunner(session), REPORTS, CONFIG_FILE):
         session.error(problem)
+
+
+@nox.session(venv_backend="none")
+def audit(session: nox.Session) -> None:
+    """Audit a candidate torch against its baseline: exit 0, 1 (regressed), 2 (could not run)."""
+    # Imported here: the report's modules (junitparser, jinja2) stay unloaded for `nox -l`.
+    from compat.audit import AuditExit
+    from compat.audit_run import audit_session
+
+    outcome = audit_session(
+        ROOT,
+        ROOT / "pyproject.toml",
+        os.environ,
+        say=lambda line: session.log(scrub_credentials(line)),
+        python=f"{sys.version_info.major}.{sys.version_info.minor}",
+        platform=sysconfig.get_platform(),
+    )
+    if outcome.code is AuditExit.OK:
+        session.log(outcome.line)
+        return
+    if outcome.code is AuditExit.REGRESSED:
+        session.error(f"the candidate regressed: {outcome.line}")
+    session.warn(outcome.line)
+    # nox itself exits 0 or 1; CI must tell "could not run" apart from "regressed".
+    raise SystemExit(int(outcome.code))
 
 
 @nox.session(venv_backend="uv")

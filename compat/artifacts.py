@@ -5,7 +5,9 @@ report.html, report.json, junit.xml), is written into a temporary folder
 beside it and renamed into place in one step, and ``<root>/index.md`` lists
 the folders newest first. The hash is taken over report.json, which holds
 everything the report says and nothing run-specific, so the same inputs
-find their folder already there and leave it as it is.
+find their folder already there and leave it as it is. An audit names its
+folder (``<date>-audit-<candidate>-vs-<baseline>``); when that name holds
+another report already, the hash is added to it.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ HTML_NAME = "report.html"
 JUNIT_NAME = "junit.xml"
 INDEX_NAME = "index.md"
 HASH_LENGTH = 12
-_FOLDER = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2})-(?P<hash>[0-9a-f]+)$")
+_FOLDER = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2})-(?:(?P<hash>[0-9a-f]+)|audit-[^/]+)$")
 
 
 @dataclass(frozen=True)
@@ -67,13 +69,16 @@ def find_report(root: Path, digest: str) -> Path | None:
     return next((p for p in report_folders(root) if p.name.endswith("-" + digest)), None)
 
 
-def write_report(root: Path, files: Mapping[str, str], today: date) -> Written:
+def write_report(
+    root: Path, files: Mapping[str, str], today: date, name: str | None = None
+) -> Written:
     """Write ``files`` (name -> text) into a new folder under ``root``, named by report.json.
 
     When a folder with report.json's hash exists (or another run renames one into
     place first), it is left as it is, this run's copy is removed, and the report
     is "unchanged". What killed runs left behind is removed first, and index.md is
-    rebuilt from the folders present either way.
+    rebuilt from the folders present either way. ``name`` (an audit's) replaces
+    the hash in the folder's name, unless a folder of that name holds another report.
     """
     if JSON_NAME not in files:
         raise ValueError(f"write_report needs a {JSON_NAME}")
@@ -83,7 +88,9 @@ def write_report(root: Path, files: Mapping[str, str], today: date) -> Written:
     try:
         root.mkdir(parents=True, exist_ok=True)
         remove_leftovers(root)
-        existing = find_report(root, digest)
+        if name is not None:
+            final = _named(root, f"{today.isoformat()}-{name}", digest)
+        existing = find_report(root, digest) if name is None else _holding(final, digest)
         if existing is not None:
             write_index(root)
             return Written(existing, created=False, files=_files(existing))
@@ -103,6 +110,23 @@ def write_report(root: Path, files: Mapping[str, str], today: date) -> Written:
         raise
     write_index(root)
     return Written(final, created=created, files=_files(final))
+
+
+def _named(root: Path, name: str, digest: str) -> Path:
+    """``root/name``, or ``root/name-<hash>`` when ``name`` holds another report."""
+    plain = root / name
+    if not plain.exists() or _holding(plain, digest) is not None:
+        return plain
+    return root / f"{name}-{digest}"
+
+
+def _holding(folder: Path, digest: str) -> Path | None:
+    """``folder`` when its report.json has this hash, else None."""
+    try:
+        text = (folder / JSON_NAME).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return folder if content_hash(text) == digest else None
 
 
 def _rename_into_place(tmp: Path, final: Path) -> bool:

@@ -26,6 +26,10 @@ ENV_CONFIG = "COMPAT_CONFIG"  # a TOML file whose [tool.compat] replaces pyproje
 ENV_VERSIONS = "COMPAT_VERSIONS"  # "2.6,2.9.1" or ">=2.4": replaces versions, for every build
 ENV_BUILDS = "COMPAT_BUILDS"  # "default,cpu": the builds to run (others are dropped)
 ENV_TARGETS = "COMPAT_TARGETS"  # "2.6.0-cu124,local": exactly these targets, no index query
+# The audit's, for one run: they replace [tool.compat.audit]'s keys of the same meaning.
+ENV_CANDIDATE = "COMPAT_CANDIDATE"  # "local", a wheel file or folder, or a version
+ENV_CANDIDATE_INDEX = "COMPAT_CANDIDATE_INDEX"  # the index a version candidate comes from
+ENV_BASELINE = "COMPAT_BASELINE"  # "2.12.1-cu130", or a version alone
 
 DEFAULT_TIMEOUT = 300.0
 
@@ -75,6 +79,27 @@ class Build:
 
 
 @dataclass(frozen=True)
+class AuditConfig:
+    """[tool.compat.audit] after the environment's overrides: what to audit against what.
+
+    Values as written; ``compat.audit_run`` reads them when the audit runs,
+    since a candidate names files and interpreters that only exist then.
+    """
+
+    candidate: str | None = None  # "local", a wheel file or folder, or a torch version
+    index_url: str | None = None  # where a version candidate comes from; None: the default index
+    baseline: str | None = None  # a target id or a version; None: the newest older release
+    hops: tuple[str, ...] = ()  # fnmatch patterns of the cases to run; (): every case
+    where: str = "pyproject.toml [tool.compat.audit]"
+    overridden: tuple[str, ...] = ()  # the keys an environment variable gave
+
+    def named_by(self, key: str) -> str:
+        """Where a key's value was read, for messages: ``$COMPAT_CANDIDATE`` or the table."""
+        var = dict(_AUDIT_ENV).get(key)
+        return f"${var}" if var is not None and key in self.overridden else f"{self.where} {key}"
+
+
+@dataclass(frozen=True)
 class MatrixConfig:
     """The matrix as configured, after the environment's overrides."""
 
@@ -87,6 +112,7 @@ class MatrixConfig:
     behaviours: tuple[Behaviour, ...] = ()  # user-declared, validated by compat.behaviours
     targets: tuple[str, ...] = ()  # explicit target ids (COMPAT_TARGETS): no resolution
     where: str = "pyproject.toml [tool.compat]"
+    audit: AuditConfig = AuditConfig()
 
     def versions_of(self, build: Build) -> VersionRequest | None:
         return build.versions if build.versions is not None else self.versions
@@ -100,7 +126,22 @@ class MatrixConfig:
         return any(r is not None and r.needs_index for r in requests)
 
 
-_TOP_KEYS = ("versions", "builds", "python", "devices", "timeout", "prereleases", "behaviours")
+_TOP_KEYS = (
+    "versions",
+    "builds",
+    "python",
+    "devices",
+    "timeout",
+    "prereleases",
+    "behaviours",
+    "audit",
+)
+_AUDIT_KEYS = ("candidate", "index-url", "baseline", "hops")
+_AUDIT_ENV = (
+    ("candidate", ENV_CANDIDATE),
+    ("index-url", ENV_CANDIDATE_INDEX),
+    ("baseline", ENV_BASELINE),
+)
 _BUILD_KEYS = ("versions", "index-url", "torch-backend", "find-links", "find-links-env")
 _SOURCE_KEYS = ("index-url", "torch-backend", "find-links")
 _BUILD_NAME = re.compile(r"^[a-z][a-z0-9.]*$")
@@ -226,6 +267,7 @@ def parse_config(
         behaviours=_behaviours(table.get("behaviours", []), where),
         targets=targets,
         where=where,
+        audit=_audit(table.get("audit", {}), env, where),
     )
 
 
@@ -356,3 +398,37 @@ def _behaviours(value: object, where: str) -> tuple[Behaviour, ...]:
             f"not {value!r}"
         )
     return parse_behaviours(value, where)
+
+
+def _audit(value: object, env: Mapping[str, str], where: str) -> AuditConfig:
+    """[tool.compat.audit], checked for keys and types; COMPAT_CANDIDATE & co. replace its keys."""
+    key = where.replace("[tool.compat]", "[tool.compat.audit]")
+    if not isinstance(value, dict):
+        raise ConfigValueError(
+            f"{where} audit must be a table ([tool.compat.audit]), not {value!r}"
+        )
+    _reject_unknown(value, _AUDIT_KEYS, key)
+    given: dict[str, str | None] = {}
+    for name in ("candidate", "index-url", "baseline"):
+        item = value.get(name)
+        if item is not None and (not isinstance(item, str) or not item.strip()):
+            raise ConfigValueError(f"{key} {name} must be a non-empty string, not {item!r}")
+        given[name] = item.strip() if isinstance(item, str) else None
+    hops = value.get("hops", [])
+    if not isinstance(hops, list) or not all(isinstance(h, str) and h.strip() for h in hops):
+        raise ConfigValueError(
+            f"{key} hops must be a list of patterns such as ['while_loop', 'cond*'], not {hops!r}"
+        )
+    overridden = []
+    for name, var in _AUDIT_ENV:
+        if text := env.get(var, "").strip():
+            given[name] = text
+            overridden.append(name)
+    return AuditConfig(
+        candidate=given["candidate"],
+        index_url=given["index-url"],
+        baseline=given["baseline"],
+        hops=tuple(h.strip() for h in hops),
+        where=key,
+        overridden=tuple(overridden),
+    )

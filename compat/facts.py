@@ -319,17 +319,55 @@ def resolve_changes(
     out: list[Change] = []
     for row in rows:
         for family, ids in families.items():
-            points = _points(row, ids, gap_of)
-            for (before, old, was), (after, new, now) in itertools.pairwise(points):
-                if (before, row.id) in flaky or (after, row.id) in flaky:
-                    continue
-                change = _change(family, row.id, (before, old, was), (after, new, now))
-                if change is not None:
-                    out.append(change)
+            out += _row_changes(row, family, ids, flaky, gap_of)
     column = {t.id: i for i, t in enumerate(targets)}
     order = {kind: i for i, kind in enumerate(ChangeKind)}
     out.sort(key=lambda c: (order[c.kind], column[c.after]))
     return tuple(out)
+
+
+def compare_targets(report: Report, facts: Facts, before: str, after: str) -> tuple[Change, ...]:
+    """Changes from ``before`` to ``after``: two targets, of one build family or of two.
+
+    The rules of ``resolve_changes`` for exactly this pair (an audit: a
+    candidate against its baseline), whatever their families; a row either
+    did not measure says nothing, and a flaky cell is not trusted. A change
+    between two families names both (``cuda → cpu``). Regressions first, then
+    fixes, new, gone, default changed; rows in report order within each kind.
+    """
+    family = {t.id: t.family for t in report.targets}
+    for target in (before, after):
+        if target not in family:
+            known = ", ".join(family)
+            raise ValueError(f"compare_targets: no target {target!r} in the report ({known})")
+    label = (
+        family[after] if family[before] == family[after] else f"{family[before]} → {family[after]}"
+    )
+    out = [
+        change
+        for row in report.rows
+        for change in _row_changes(row, label, (before, after), facts.flaky, facts.gap_of)
+    ]
+    order = {kind: i for i, kind in enumerate(ChangeKind)}
+    return tuple(sorted(out, key=lambda c: order[c.kind]))
+
+
+def _row_changes(
+    row: Row,
+    label: str,
+    ids: Sequence[str],
+    flaky: frozenset[tuple[str, CellId]],
+    gap_of: GapLookup,
+) -> list[Change]:
+    """One row's changes between consecutive targets of ``ids`` (oldest first) that know it."""
+    out: list[Change] = []
+    for (before, old, was), (after, new, now) in itertools.pairwise(_points(row, ids, gap_of)):
+        if (before, row.id) in flaky or (after, row.id) in flaky:
+            continue
+        change = _change(label, row.id, (before, old, was), (after, new, now))
+        if change is not None:
+            out.append(change)
+    return out
 
 
 def _change(

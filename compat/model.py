@@ -17,6 +17,15 @@ from suites.behaviours import Behaviour
 from suites.schema import CellId, Status, SuiteProp
 
 
+def build_family(build: str) -> str:
+    """The family of a build tag: ``cuda`` for every ``cuXXX``, ``rocm`` for every ROCm."""
+    if re.fullmatch(r"cu\d+", build):
+        return "cuda"
+    if build.startswith("rocm"):
+        return "rocm"
+    return build
+
+
 @dataclass(frozen=True)
 class TargetInfo:
     """One column of the report: a torch environment the suite ran in."""
@@ -38,11 +47,7 @@ class TargetInfo:
         releases (cu124, cu128, ...); comparing only equal tags would never
         compare 2.6.0-cu124 with 2.9.1-cu128.
         """
-        if re.fullmatch(r"cu\d+", self.build):
-            return "cuda"
-        if self.build.startswith("rocm"):
-            return "rocm"
-        return self.build
+        return build_family(self.build)
 
     @property
     def incomplete(self) -> str | None:

@@ -194,9 +194,9 @@ def _prepare(runner: Runner, target: Target, env: Mapping[str, str], run: Matrix
     try:
         runner.install(install_args(target, env), install_env(target, env), log)
     except RunFailed as err:
-        raise _EnvError(env_error_message(target, f"uv failed: {_tail(log)}", env)) from err
+        raise _EnvError(env_error_message(target, f"uv failed: {log_tail(log)}", env)) from err
     finally:
-        _scrub_log(log)
+        scrub_log(log)
     runner.log(f"installed in {time.monotonic() - started:.1f} s (uv's output: {log})")
     _probe(runner, target, "python", env, run, external=False)
     return "python"
@@ -216,15 +216,15 @@ def _probe(
     try:
         runner.check([python, "-c", PROBE], log, external=external)
     except RunFailed as err:
-        problem = f"{python} cannot import torch: {_tail(log)}"
+        problem = f"{python} cannot import torch: {log_tail(log)}"
         raise _EnvError(env_error_message(target, problem, env)) from err
     finally:
-        _scrub_log(log)
-    reported = [ln for ln in log.read_text(encoding="utf-8").splitlines() if ln.startswith("[")]
-    if not reported:
+        scrub_log(log)
+    reported = read_probe(log)
+    if reported is None:
         runner.warn(f"{python} imported torch but did not say which build (see {log})")
         return
-    version, cuda, hip = json.loads(reported[-1])
+    version, cuda, hip = reported
     actual = torch_build_tag(version, cuda, hip)
     runner.log(f"torch {version} (CUDA {cuda}, HIP {hip}) -> build {actual}")
     if not target.is_local and actual != target.id.tag and target.id.tag != "default":
@@ -288,6 +288,19 @@ def _record(
         return run_report(runner, run.reports, run.config_file)
 
 
+def read_probe(log: Path) -> tuple[str, str | None, str | None] | None:
+    """What ``PROBE`` printed into ``log``: torch's version, CUDA and HIP; None if nothing."""
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    for line in reversed(lines):
+        if line.startswith("["):
+            try:
+                version, cuda, hip = json.loads(line)
+            except ValueError:
+                return None
+            return str(version), cuda, hip
+    return None
+
+
 def _fresh_log(log: Path) -> Path:
     """An empty log file: what is read back is this attempt's, even if the command never ran."""
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -295,14 +308,14 @@ def _fresh_log(log: Path) -> Path:
     return log
 
 
-def _scrub_log(log: Path) -> None:
+def scrub_log(log: Path) -> None:
     """Rewrite a command's log without credentials: uv and torch may quote an index URL."""
     text = log.read_text(encoding="utf-8", errors="replace")
     if (scrubbed := scrub_credentials(text)) != text:
         log.write_text(scrubbed, encoding="utf-8")
 
 
-def _tail(log: Path, lines: int = 6) -> str:
+def log_tail(log: Path, lines: int = 6) -> str:
     """The last lines of a log as one line (uv's "Using Python ..." preamble left out)."""
     text = log.read_text(encoding="utf-8", errors="replace").splitlines()
     kept = [ln.strip() for ln in text if ln.strip() and not ln.startswith("Using Python")]

@@ -51,13 +51,18 @@ def is_build_tag(text: str) -> bool:
     return _TAG.fullmatch(text) is not None
 
 
+def default_index_serves_cuda(platform: str) -> bool:
+    """Whether the default index's torch wheels for ``platform`` are CUDA builds (Linux x86_64)."""
+    return platform in ("linux-x86_64", "manylinux-x86_64")
+
+
 def default_tag(version: Version, platform: str) -> str:
     """The id tag of what the default index serves: its CUDA on Linux x86_64, else cpu.
 
     Versions outside the table get ``default``; the suite reports the real
     CUDA version (``cuda_version``) either way.
     """
-    if platform not in ("linux-x86_64", "manylinux-x86_64"):
+    if not default_index_serves_cuda(platform):
         return "cpu"
     minor = (version.major, version.minor)
     for first, last, tag in DEFAULT_CUDA:
@@ -191,18 +196,23 @@ def _add(out: dict[str, Target], target: Target) -> None:
 def _explicit_targets(config: MatrixConfig, platform: str) -> tuple[Target, ...]:
     out: dict[str, Target] = {}
     for text in config.targets:
-        tid = TargetId.parse(text)
-        if tid.version is None:
-            _add(out, Target(tid, Build(LOCAL, InstallSource(SourceKind.LOCAL))))
-            continue
-        matches = [b for b in config.builds if build_tag(b.name, tid.version, platform) == tid.tag]
-        if not matches and (source := builtin_source(tid.tag)) is not None:
-            matches = [Build(tid.tag, source)]
-        if not matches:
-            known = ", ".join(b.name for b in config.builds)
-            raise TargetError(
-                f"${ENV_TARGETS}: no build makes {text!r} (configured builds: {known}); "
-                "add the build to [tool.compat.builds]"
-            )
-        _add(out, Target(tid, matches[0]))
+        _add(out, target_for_id(text, config.builds, platform, named_by=f"${ENV_TARGETS}"))
     return tuple(out.values())
+
+
+def target_for_id(text: str, builds: Sequence[Build], platform: str, *, named_by: str) -> Target:
+    """The target an id names: the first configured build that makes it, else uv's build of
+    that name (``cu126``); ``TargetError`` (naming ``named_by``) when none does."""
+    tid = TargetId.parse(text)
+    if tid.version is None:
+        return Target(tid, Build(LOCAL, InstallSource(SourceKind.LOCAL)))
+    matches = [b for b in builds if build_tag(b.name, tid.version, platform) == tid.tag]
+    if not matches and (source := builtin_source(tid.tag)) is not None:
+        matches = [Build(tid.tag, source)]
+    if not matches:
+        known = ", ".join(b.name for b in builds)
+        raise TargetError(
+            f"{named_by}: no build makes {text!r} (configured builds: {known}); "
+            "add the build to [tool.compat.builds]"
+        )
+    return Target(tid, matches[0])

@@ -99,3 +99,28 @@ def test_write_env_error(tmp_path: Path) -> None:
     assert suite.env_error == "no wheel"
     with pytest.raises(ArtifactError, match="fix the permissions"):
         write_env_error(path / "below-a-file.xml", "2.6.0-cu124", "no wheel")
+
+
+def test_an_audit_names_its_folder_and_never_overwrites_another(tmp_path: Path) -> None:
+    root = tmp_path / "reports"
+    name = "audit-local-vs-2.12.1-cu130"
+    first = write_report(root, _files('{"run":1}\n'), DAY1, name=name)
+    assert first.created and first.folder == root / f"2026-03-01-{name}"
+    # The same audit again, same results: the same folder, left as it is.
+    again = write_report(root, _files('{"run":1}\n'), DAY1, name=name)
+    assert not again.created and again.folder == first.folder
+    # Other results on the same day: the name is taken, so the hash is added.
+    other = write_report(root, _files('{"run":2}\n'), DAY1, name=name)
+    digest = content_hash('{"run":2}\n')
+    assert other.created and other.folder == root / f"2026-03-01-{name}-{digest}"
+    assert (first.folder / "report.json").read_text() == '{"run":1}\n'
+    # index.md lists audit folders beside the others.
+    plain = _write(root, '{"matrix":1}\n', DAY2).folder
+    assert [p.name for p in report_folders(root)] == [
+        plain.name,
+        other.folder.name,
+        first.folder.name,
+    ]
+    assert (
+        f"[{first.folder.name}]({first.folder.name}/report.md)" in (root / INDEX_NAME).read_text()
+    )

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from compat.config import (
+    AuditConfig,
     ConfigFileError,
     ConfigValueError,
     InstallSource,
@@ -259,3 +260,59 @@ def test_compat_config_replaces_the_table(tmp_path: Path) -> None:
     assert [b.name for b in config.builds] == ["default"]
     assert config.python == "3.12"
     assert config.where == "matrix.toml [tool.compat]"
+
+
+AUDIT = (
+    BASIC
+    + """
+[tool.compat.audit]
+candidate = "dist/torch-2.16.0a0+git123-cp311-cp311-linux_x86_64.whl"
+baseline = "2.15.0-cu132"
+hops = ["while_loop", "cond*"]
+"""
+)
+
+
+def test_audit_table_and_its_overrides() -> None:
+    assert parse_config(table(BASIC), {}).audit == AuditConfig(
+        where="pyproject.toml [tool.compat.audit]"
+    )
+    audit = parse_config(table(AUDIT), {}).audit
+    assert audit.candidate == "dist/torch-2.16.0a0+git123-cp311-cp311-linux_x86_64.whl"
+    assert (audit.index_url, audit.baseline, audit.hops) == (
+        None,
+        "2.15.0-cu132",
+        ("while_loop", "cond*"),
+    )
+    assert audit.named_by("candidate") == "pyproject.toml [tool.compat.audit] candidate"
+    env = {
+        "COMPAT_CANDIDATE": "2.16.0rc1",
+        "COMPAT_CANDIDATE_INDEX": "https://mirror.example/whl/test",
+        "COMPAT_BASELINE": " ",  # blank: the table's stays
+    }
+    audit = parse_config(table(AUDIT), env).audit
+    assert (audit.candidate, audit.index_url, audit.baseline) == (
+        "2.16.0rc1",
+        "https://mirror.example/whl/test",
+        "2.15.0-cu132",
+    )
+    assert audit.named_by("candidate") == "$COMPAT_CANDIDATE"
+    assert audit.named_by("index-url") == "$COMPAT_CANDIDATE_INDEX"
+    assert audit.named_by("baseline") == "pyproject.toml [tool.compat.audit] baseline"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            'candidat = "local"',
+            "[tool.compat.audit]: unknown key 'candidat'; did you mean 'candidate'?",
+        ),
+        ("candidate = 2.16", "[tool.compat.audit] candidate must be a non-empty string, not 2.16"),
+        ('hops = "while_loop"', "hops must be a list of patterns"),
+    ],
+)
+def test_audit_table_mistakes(body: str, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config(table(BASIC + "[tool.compat.audit]\n" + body + "\n"), {})
+    assert message in str(err.value)

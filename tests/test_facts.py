@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import pytest
 from packaging.version import Version
 
-from compat.facts import resolve_facts
+from compat.facts import compare_targets, resolve_facts
 from compat.model import Cell, ChangeKind, Facts, Report, TargetInfo, Verdict
 from suites.behaviours import BUILTIN, Behaviour
 from suites.schema import CellId, Status
@@ -308,3 +308,74 @@ def test_a_flaky_cell_is_neither_a_regression_nor_a_fix(flaky_at: str) -> None:
     got = [(c.before, c.after) for c in facts.changes]
     # Only the transition that involves no flaky cell is left.
     assert got == ([("2.9.1-cpu", "2.13.0-cpu")] if flaky_at == "2.6.0-cpu" else [])
+
+
+# An audit: a candidate of one build family against a baseline of another.
+AUDIT = ["2.12.1-cu130", "2.13.0-cpu"]
+STRICT = (("strict", "true"),)
+NON_STRICT = (("strict", "false"),)
+
+
+def _compare(cells: list[Cell], ids: list[str] = AUDIT) -> list[tuple[str, str, str, str]]:
+    report = Report.from_cells(tuple(_target(t) for t in ids), cells, ())
+    changes = compare_targets(report, resolve_facts(report), ids[0], ids[1])
+    return [(c.kind.value, str(c.cell), c.build, f"{c.before} → {c.after}") for c in changes]
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "kind"),
+    [
+        (P, E, "regression"),
+        (XP, F, "regression"),
+        (P, X, "regression"),  # a known behaviour came back
+        (E, P, "fix"),
+        (X, XP, "fix"),
+        (M, P, "new"),
+        (P, M, "gone"),
+        (P, S, None),  # the candidate did not run it: nothing to say
+        (None, E, None),  # the baseline has no result: nothing to compare with
+        (E, F, None),
+        (M, M, None),
+    ],
+)
+def test_compare_targets_across_build_families(
+    before: Status | None, after: Status | None, kind: str | None
+) -> None:
+    cells = [_cell(t, ROW, s) for t, s in zip(AUDIT, (before, after), strict=True) if s is not None]
+    expected = [(kind, ROW, "cuda → cpu", "2.12.1-cu130 → 2.13.0-cpu")] if kind else []
+    assert _compare(cells) == expected
+
+
+def test_compare_targets_keeps_the_rules_flaky_and_default_changed() -> None:
+    flaky = (("flaky", "error: RuntimeError: x | pass"),)
+    aot = "catalog:cond.simple/aot[cpu]"
+    cells = [
+        _cell(AUDIT[0], ROW, P),
+        _cell(AUDIT[1], ROW, E, properties=flaky),
+        _cell(AUDIT[0], WL, P),
+        _cell(AUDIT[1], WL, E),
+        _cell(AUDIT[0], aot, P, properties=STRICT),
+        _cell(AUDIT[1], aot, E, properties=NON_STRICT),
+    ]
+    assert _compare(cells) == [
+        ("regression", WL, "cuda → cpu", "2.12.1-cu130 → 2.13.0-cpu"),
+        ("default changed", aot, "cuda → cpu", "2.12.1-cu130 → 2.13.0-cpu"),
+    ]
+
+
+def test_compare_targets_in_one_family_agrees_with_resolve_changes() -> None:
+    rows = {ROW: [P, E], WL: [E, P], "catalog:map.simple/aot[cpu]": [M, P]}
+    ids = ["2.9.1-cpu", "2.13.0-cpu"]
+    facts = _facts(ids, rows)
+    report = Report.from_cells(
+        tuple(_target(t) for t in ids),
+        [_cell(t, r, s) for r, ss in rows.items() for t, s in zip(ids, ss, strict=True)],
+        (),
+    )
+    assert compare_targets(report, resolve_facts(report), *ids) == facts.changes
+
+
+def test_compare_targets_names_a_target_that_is_not_there() -> None:
+    report = Report.from_cells(tuple(_target(t) for t in AUDIT), [_cell(AUDIT[0], ROW, P)], ())
+    with pytest.raises(ValueError, match=r"no target '2\.13\.1-cpu' in the report"):
+        compare_targets(report, resolve_facts(report), AUDIT[0], "2.13.1-cpu")

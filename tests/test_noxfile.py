@@ -112,3 +112,25 @@ def test_script_block_matches_the_project_dependencies() -> None:
     nox_dep = [d for d in script["dependencies"] if d.startswith("nox")]
     assert sorted(set(script["dependencies"]) - set(nox_dep)) == sorted(project["dependencies"])
     assert nox_dep == [d for d in project["optional-dependencies"]["test"] if d.startswith("nox")]
+
+
+def test_an_audit_that_cannot_run_makes_nox_exit_2(tmp_path: Path) -> None:
+    # CI tells "could not run" (2) from "regressed" (1), though nox itself exits 0 or 1.
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("COMPAT_")}
+    summary = tmp_path / "summary.md"
+    done = subprocess.run(
+        [sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "-s", "audit"],
+        capture_output=True,
+        text=True,
+        env={
+            **clean,
+            "NOX_SCRIPT_MODE": "none",
+            "COMPAT_CANDIDATE": "lcoal",
+            "COMPAT_AUDIT_SUMMARY": str(summary),
+        },
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "$COMPAT_CANDIDATE 'lcoal' is neither 'local'" in done.stderr
+    assert "did you mean 'local'?" in summary.read_text()
