@@ -29,6 +29,7 @@ from compat.layout import (
 )
 from compat.model import Cell, Facts, Report, TargetInfo, Verdict
 from compat.provenance import resolve_provenance
+from suites.behaviours import Behaviour
 from suites.schema import CellId, Mode, Status, SuiteProp
 
 MAX_SIGNATURES = 10
@@ -315,27 +316,31 @@ def _behaviours(report: Report, facts: Facts) -> list[str]:
                 ]
             )
         lines += [*_table(header, rows), ""]
-    for beh in report.behaviours:
-        where = f"hop {_code(beh.hop, table=False)}, mode {_code(beh.mode, table=False)}"
-        if beh.exception or beh.message:
-            raised = " ".join(
-                part
-                for part in (
-                    _code(beh.exception, table=False) if beh.exception else "",
-                    f"matching {_code(beh.message, table=False)}" if beh.message else "",
-                )
-                if part
-            )
-            where += f", raises {raised}"
-        if beh.evidence:
-            shown = ", ".join(f"{k} {v}" for k, v in beh.evidence)
-            where += f", by evidence first: {_code(shown, table=False)}"
-        links = "; ".join(_text(link) for link in beh.links)
-        lines.append(
-            f"- {_code(beh.id, table=False)} ({where}; {_text(beh.origin)}): "
-            f"{_text(beh.sentence)}" + (f" See {links}." if links else "")
-        )
+    lines += [_behaviour_line(beh) for beh in report.behaviours]
     return [*lines, ""]
+
+
+def _behaviour_line(beh: Behaviour) -> str:
+    """One declared behaviour: what it matches, where it comes from, its sentence."""
+    where = f"hop {_code(beh.hop, table=False)}, mode {_code(beh.mode, table=False)}"
+    if beh.exception or beh.message:
+        raised = " ".join(
+            part
+            for part in (
+                _code(beh.exception, table=False) if beh.exception else "",
+                f"matching {_code(beh.message, table=False)}" if beh.message else "",
+            )
+            if part
+        )
+        where += f", raises {raised}"
+    if beh.evidence:
+        shown = ", ".join(f"{k} {v}" for k, v in beh.evidence)
+        where += f", by evidence first: {_code(shown, table=False)}"
+    links = "; ".join(_text(link) for link in beh.links)
+    return (
+        f"- {_code(beh.id, table=False)} ({where}; {_text(beh.origin)}): "
+        f"{_text(beh.sentence)}" + (f" See {links}." if links else "")
+    )
 
 
 def _inventory(report: Report, facts: Facts) -> list[str]:
