@@ -42,6 +42,7 @@ from compat.timeline import (
     spans_text,
     version_names,
 )
+from suites.behaviours import Behaviour
 from suites.schema import CellId, Device, Mode, Status, SuiteProp
 
 MAX_SIGNATURES = 10
@@ -292,27 +293,31 @@ def _behaviours(report: Report, facts: Facts) -> list[str]:
                 ]
             )
         lines += [*md_table(header, rows), ""]
-    for beh in report.behaviours:
-        where = f"hop {md_code(beh.hop, table=False)}, mode {md_code(beh.mode, table=False)}"
-        if beh.exception or beh.message:
-            raised = " ".join(
-                part
-                for part in (
-                    md_code(beh.exception, table=False) if beh.exception else "",
-                    f"matching {md_code(beh.message, table=False)}" if beh.message else "",
-                )
-                if part
-            )
-            where += f", raises {raised}"
-        if beh.evidence:
-            shown = ", ".join(f"{k} {v}" for k, v in beh.evidence)
-            where += f", by evidence first: {md_code(shown, table=False)}"
-        links = "; ".join(md_text(link) for link in beh.links)
-        lines.append(
-            f"- {md_code(beh.id, table=False)} ({where}; {md_text(beh.origin)}): "
-            f"{md_text(beh.sentence)}" + (f" See {links}." if links else "")
-        )
+    lines += [_behaviour_line(beh) for beh in report.behaviours]
     return [*lines, ""]
+
+
+def _behaviour_line(beh: Behaviour) -> str:
+    """``- `id` (hop …, mode …, raises …; origin): sentence. See links.``"""
+    where = f"hop {md_code(beh.hop, table=False)}, mode {md_code(beh.mode, table=False)}"
+    if beh.exception or beh.message:
+        raised = " ".join(
+            part
+            for part in (
+                md_code(beh.exception, table=False) if beh.exception else "",
+                f"matching {md_code(beh.message, table=False)}" if beh.message else "",
+            )
+            if part
+        )
+        where += f", raises {raised}"
+    if beh.evidence:
+        shown = ", ".join(f"{k} {v}" for k, v in beh.evidence)
+        where += f", by evidence first: {md_code(shown, table=False)}"
+    links = "; ".join(md_text(link) for link in beh.links)
+    return (
+        f"- {md_code(beh.id, table=False)} ({where}; {md_text(beh.origin)}): "
+        f"{md_text(beh.sentence)}" + (f" See {links}." if links else "")
+    )
 
 
 def _inventory(report: Report, facts: Facts) -> list[str]:
