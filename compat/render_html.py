@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -73,6 +74,7 @@ from compat.model import (
     Gap,
     GapRow,
     Report,
+    Row,
     TargetInfo,
     Verdict,
 )
@@ -88,7 +90,7 @@ from compat.timeline import (
     version_names,
 )
 from suites.behaviours import Behaviour
-from suites.schema import CellId, Device, Mode, Prop, Status, SuiteProp
+from suites.schema import Device, Mode, Prop, Status, SuiteProp
 
 NO_RESULT_VALUE = "none"
 _VERDICT_CLASS: Mapping[Verdict, str] = {
@@ -375,16 +377,18 @@ def _timeline_groups(report: Report, facts: Facts) -> tuple[TimelineGroup, ...]:
 def _overview_data(report: Report, facts: Facts) -> dict[str, object]:
     """The overview grid as the page's script reads it (see the module doc)."""
     modes, devices = report_axes(report)
-    cells = {(c.target, row.id): c for row in report.rows for c in row.cells}
-    cases = sorted({(r.id.hop, r.id.source, r.id.variant) for r in report.rows})
+    by_case: dict[tuple[str, str, str], dict[tuple[Mode, Device], Row]] = defaultdict(dict)
+    for row in report.rows:
+        by_case[row.id.hop, row.id.source, row.id.variant][row.id.mode, row.id.device] = row
     rows = []
-    for hop, source, variant in cases:
-        codes = []
-        for t in report.targets:
-            for device in devices:
-                for mode in modes:
-                    cell_id = CellId(source, hop, variant, mode, device)
-                    codes.append(_segment_code(cells.get((t.id, cell_id)), t, cell_id, facts))
+    for (hop, source, variant), found in sorted(by_case.items()):
+        lines = [(found.get((m, d)), m, d) for d in devices for m in modes]
+        cells = [{c.target: c for c in row.cells} if row else {} for row, _, _ in lines]
+        codes = [
+            _segment_code(on.get(t.id), t, row, facts)
+            for t in report.targets
+            for (row, _, _), on in zip(lines, cells, strict=True)
+        ]
         rows.append([f"{source}:{hop}.{variant}", hop, str(source), variant, "".join(codes)])
     hops = [
         [h.hop, [p.state for p in h.points], "".join(p.grade[0] for p in h.points)]
@@ -398,14 +402,15 @@ def _overview_data(report: Report, facts: Facts) -> dict[str, object]:
     }
 
 
-def _segment_code(cell: Cell | None, target: TargetInfo, cell_id: CellId, facts: Facts) -> str:
-    """A status code (upper case: a failure upstream declares), or why there is no result."""
+def _segment_code(cell: Cell | None, target: TargetInfo, row: Row | None, facts: Facts) -> str:
+    """A status code (upper case: a failure upstream declares), or why there is no result
+    (``row``: the report's row of that mode and device, None where no target has one)."""
     if cell is not None:
         code = _CODE_OF[cell.status]
         return code.upper() if expected_reason(cell) else code
     if target.env_error is not None:
         return _ENV_ERROR_CODE
-    gap = facts.gap_of.get((target.id, cell_id))
+    gap = facts.gap_of.get((target.id, row.id)) if row is not None else None
     return _GAP_CODE.get(gap.gap, _NO_RESULT_CODE) if gap is not None else _NO_RESULT_CODE
 
 
