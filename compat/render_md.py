@@ -250,6 +250,27 @@ def _changes(report: Report, facts: Facts) -> list[str]:
     return lines
 
 
+def _expected(report: Report, _facts: Facts) -> list[str]:
+    """The failures upstream declares, one line per case and reason: where, and why."""
+    lines = ["## Expected failures", ""]
+    found: dict[tuple[str, str], tuple[dict[str, None], dict[str, None]]] = {}
+    for row in report.rows:
+        for cell in row.cells:
+            reason = expected_reason(cell)
+            if reason is not None:
+                modes, targets = found.setdefault((row.id.case, reason), ({}, {}))
+                modes[f"{row.id.mode}[{row.id.device}]"] = None
+                targets[cell.target] = None
+    if not found:
+        return [*lines, "None: no failing cell is one that upstream declares.", ""]
+    items = [
+        f"- {md_code(case, table=False)} ({', '.join(modes)}): {md_text(reason)}; "
+        f"{plural(len(targets), 'target')}: {', '.join(md_text(t) for t in targets)}"
+        for (case, reason), (modes, targets) in found.items()
+    ]
+    return [*lines, *items, ""]
+
+
 def _gaps(report: Report, facts: Facts) -> list[str]:
     lines = ["## Gaps", ""]
     if not facts.gaps:
@@ -380,6 +401,7 @@ def render_markdown(report: Report, facts: Facts) -> str:
         _overview,
         _changes,
         _matrices,
+        _expected,
         _gaps,
         _behaviours,
         _inventory,

@@ -74,6 +74,7 @@ def test_same_report_same_text() -> None:
         "## Legend",
         "## Overview",
         "## Changes",
+        "## Expected failures",
         "## Gaps",
         "## Matrix",
         "### `serialize` on cpu",

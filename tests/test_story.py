@@ -41,6 +41,10 @@ def _cell(report: Report, target: str, cell: str):  # type: ignore[no-untyped-de
     return next(c for c in report.cells if c.target == target and c.id == wanted)
 
 
+def _code_span(text: str) -> str:
+    return f"`{text}`"
+
+
 def _changes(facts: Facts, cell: str) -> list[tuple[str, str, str]]:
     return [(c.kind.value, c.before, c.after) for c in facts.changes if str(c.cell) == cell]
 
@@ -115,6 +119,10 @@ def test_expected_failures_are_shown_and_counted_apart(story: tuple[Report, Fact
     errors = sum(c.status is Status.ERROR and expected_reason(c) is None for c in report.cells)
     assert f"🔸 {expected} expected" in summary and f"💥 {errors} error" in summary
     assert '"expected":"upstream' in render_json(report, facts)
+    # report.md says why, once per case and reason.
+    section = text[text.index("## Expected failures") : text.index("## Gaps")]
+    assert f"{_code_span('upstream:flex_attention.simple')} (" in section
+    assert "upstream's op info has no float32 on cpu" in section or "only under CUDA" in section
 
 
 def test_xpass_only_where_the_row_had_the_behaviour(story: tuple[Report, Facts]) -> None:

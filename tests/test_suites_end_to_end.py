@@ -78,6 +78,9 @@ def test_compat_reads_every_cell_the_suite_wrote(junit: Path, tmp_path: Path) ->
     read = {row["id"]: {r["target"]: r["status"] for r in row["results"]} for row in data["cells"]}
     _, written = _suite_cells(junit)
     assert written, "the suite wrote no cells"
+    # One target has no older version that reproduced a behaviour: its xpass is a plain pass.
+    settled = {Status.XPASS: Status.PASS}
     assert {cell: read.get(cell, {}).get(TARGET) for cell in written} == {
-        cell: status.value for cell, status in written.items()
+        cell: settled.get(status, status).value for cell, status in written.items()
     }
+    assert Status.XPASS in written.values()  # the settling above is exercised

@@ -222,6 +222,11 @@ def _wait_readable(fd: int, timeout: float) -> bool:
     return bool(ready)
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def _stop_inside_the_hang(
     tmp_path: Path, stop: Callable[[subprocess.Popen[str]], None]
 ) -> tuple[int, str, Path]:
@@ -244,6 +249,10 @@ def _stop_inside_the_hang(
                 stdout=subprocess.PIPE,
                 stderr=stderr,
                 text=True,
+                # The suite must see SIGINT as a terminal's Ctrl-C would deliver it, whatever
+                # the disposition or signal mask this test process inherited (a background
+                # job's SIGINT is ignored; a library may block it in this thread).
+                preexec_fn=_default_sigint,
             )
         try:
             began = _wait_readable(reader, 300)
