@@ -424,6 +424,32 @@ def test_keyboard_moves_through_the_overview_and_opens_a_cell(tmp_path: Path) ->
     assert result["addressAfter"] == ""
 
 
+_MATRIX_KEYS = """
+function key(name) {
+  document.activeElement.dispatchEvent(new KeyboardEvent("keydown", {key: name, bubbles: true}));
+  return document.activeElement.id;
+}
+var block = document.querySelector("#matrix section.block");
+var stops = block.querySelectorAll("[tabindex='0']");
+result.stops = stops.length;
+stops[0].focus();
+result.first = document.activeElement.id;
+result.right = key("ArrowRight");
+result.down = key("ArrowDown");
+key("Enter");
+result.panel = document.getElementById("details-body").querySelector("h2").textContent;
+result.address = window.location.hash;
+"""
+
+
+def test_keyboard_moves_through_a_matrix_per_mode(tmp_path: Path) -> None:
+    result = _probe(tmp_path, render_html(realistic_report(), realistic_facts()), _MATRIX_KEYS)
+    assert result["stops"] == 1  # one tab stop per table
+    assert [result["first"], result["right"], result["down"]] == ["c0", "c1", "c5"]
+    assert result["panel"] == "2.9.1-cu128 / catalog:invoke_subgraph.simple/aot[cpu]"
+    assert result["address"] == "#c5"
+
+
 _FILTER = """
 var hop = document.getElementById("f-hop");
 hop.value = "while_loop";
