@@ -4,10 +4,9 @@ Writes suite-format JUnit files with the suite's own writer (``suites.junit_xml`
 indented, error cells with a traceback as their text, as the suite writes them)
 for N targets of 720 cells each into a temporary folder: 40 targets is a big
 real matrix (13 releases x 3 builds), 13 all releases since 2.3, 3 the default
-matrix. Each cell count is that of 60 cases x 6 modes x 2 devices; the suite
-has 5 modes today, so the files hold 72 cases x 5 modes x 2 devices. Then, for
+matrix, each of 60 cases x 6 modes x 2 devices. Then, for
 each N, fresh processes run ``python -m compat report`` (its ``main``: load,
-build, facts, the four renderers, the write) and report its wall time after
+build, facts, the five renderers, the write) and report its wall time after
 imports, the wall time of the whole process (interpreter start and imports
 included) and the peak RSS; the median of ``--repeat`` runs is printed, with the
 growth from 13 to 40 targets. Last, 200 targets x 500 cases x 5 modes (one
@@ -213,7 +212,7 @@ def main() -> None:
     results: dict[int, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        made = [write_target(folder, i, 72, 5, 2) for i in range(max(sizes))]
+        made = [write_target(folder, i, 60, 6, 2) for i in range(max(sizes))]
         print(f"{sum(f.stat().st_size for f in made) / 1e6:.1f} MB of JUnit for {len(made)}")
         for n in sizes:
             results[n] = measure(made[:n], args.repeat)

@@ -22,6 +22,7 @@ from compat.artifacts import (
     JSON_NAME,
     JUNIT_NAME,
     MD_NAME,
+    SUMMARY_NAME,
     write_env_error,
     write_report,
 )
@@ -38,6 +39,8 @@ from compat.render_html import render_html
 from compat.render_json import render_json
 from compat.render_junit import render_junit
 from compat.render_md import render_markdown
+from compat.render_summary import render_summary
+from compat.render_terminal import render_terminal
 from suites.behaviours import BUILTIN, Behaviour
 from suites.scrub import scrub_credentials
 
@@ -75,6 +78,7 @@ def render_files(report: Report, facts: Facts) -> dict[str, str]:
         JSON_NAME: render_json(report, facts, {"generator": f"torch-hop-compat {_version()}"}),
         JUNIT_NAME: render_junit(report, facts),
         MD_NAME: render_markdown(report, facts),
+        SUMMARY_NAME: render_summary(report, facts),
         HTML_NAME: render_html(report, facts),
     }
 
@@ -121,6 +125,8 @@ def cmd_report(args: argparse.Namespace, out: Console, err: Console) -> int:
         line = Text("unchanged: ", style="cyan") + Text(f"{written.folder}/ ", style="bold")
         line += Text(f"already holds this report ({summary}); left as it is")
     out.print(line)
+    for text in render_terminal(report, facts, written.folder, written.files):
+        out.print(text)
     return ExitCode.OK
 
 

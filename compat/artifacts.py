@@ -1,7 +1,7 @@
 """Every path the report writes, and the only writes: atomic, versioned, never overwritten.
 
 A report lands in ``<root>/<UTC date>-<short content hash>/`` (report.md,
-report.html, report.json, junit.xml), is written into a temporary folder
+summary.md, report.html, report.json, junit.xml), is written into a temporary folder
 beside it and renamed into place in one step, and ``<root>/index.md`` lists
 the folders newest first. The hash is taken over report.json, which holds
 everything the report says and nothing run-specific, so the same inputs
@@ -29,6 +29,7 @@ from suites.scrub import scrub_credentials
 DEFAULT_ROOT = Path("reports")
 JSON_NAME = "report.json"
 MD_NAME = "report.md"
+SUMMARY_NAME = "summary.md"  # report.md cut to what a pull request comment has room for
 HTML_NAME = "report.html"
 JUNIT_NAME = "junit.xml"
 INDEX_NAME = "index.md"
@@ -190,7 +191,8 @@ def render_index(folders: list[Path]) -> str:
     lines = [
         "# torch-hop-compat reports",
         "",
-        "Newest first. Each folder holds the same report as Markdown, HTML, JSON and JUnit.",
+        "Newest first. Each folder holds the same report as Markdown, HTML, JSON and JUnit, "
+        "and its summary.",
         "",
     ]
     for folder in folders:
@@ -198,7 +200,12 @@ def render_index(folders: list[Path]) -> str:
         present = set(_files(folder))
         links = [
             f"[{label}]({name}/{file})"
-            for label, file in (("html", HTML_NAME), ("json", JSON_NAME), ("junit", JUNIT_NAME))
+            for label, file in (
+                ("summary", SUMMARY_NAME),
+                ("html", HTML_NAME),
+                ("json", JSON_NAME),
+                ("junit", JUNIT_NAME),
+            )
             if file in present
         ]
         title = f"[{name}]({name}/{MD_NAME})" if MD_NAME in present else name

@@ -18,13 +18,14 @@ from dataclasses import dataclass, replace
 from compat.artifacts import HTML_NAME, JSON_NAME, JUNIT_NAME, MD_NAME
 from compat.facts import NOT_MEASURED, compare_targets, resolve_facts
 from compat.layout import CHANGE_LABEL, STATUS_STYLE, plural
+
+# report.md's own Markdown helpers and matrix: summary.md shows the same data the same way.
+from compat.markdown import md_code, md_table, md_text
 from compat.model import Cell, Change, ChangeKind, Facts, Report
 from compat.render_html import render_html
 from compat.render_json import render_json
 from compat.render_junit import render_junit
-
-# report.md's own Markdown helpers and matrix: summary.md shows the same data the same way.
-from compat.render_md import _code, _matrices, _table, _text, render_markdown
+from compat.render_md import _matrices, render_markdown
 from suites.schema import Status, SuiteProp
 
 SUMMARY_NAME = "summary.md"
@@ -127,7 +128,7 @@ _SECTION: Mapping[ChangeKind, tuple[str, str]] = {
 def render_audit_summary(report: Report, facts: Facts, audit: Audit) -> str:
     """summary.md: the verdict, the two sides, the changes by kind, then the matrix."""
     lines = [
-        f"# Audit: {_text(audit.candidate.target)} against {_text(audit.baseline.target)}",
+        f"# Audit: {md_text(audit.candidate.target)} against {md_text(audit.baseline.target)}",
         "",
         _verdict(audit),
         "",
@@ -156,7 +157,7 @@ def change_count(audit: Audit, kind: ChangeKind) -> str:
 
 def render_not_run(sentence: str) -> str:
     """What the job summary says when the audit could not run."""
-    return f"# Audit could not run\n\n{_text(sentence)}\n\n`nox -s audit` exits 2.\n"
+    return f"# Audit could not run\n\n{md_text(sentence)}\n\n`nox -s audit` exits 2.\n"
 
 
 def _verdict(audit: Audit) -> str:
@@ -175,9 +176,15 @@ def _sides(report: Report, audit: Audit) -> list[str]:
     for side in (audit.candidate, audit.baseline):
         t = by_id[side.target]
         rows.append(
-            [side.role, _code(t.id), _text(t.torch_version), _text(t.build), _text(side.source)]
+            [
+                side.role,
+                md_code(t.id),
+                md_text(t.torch_version),
+                md_text(t.build),
+                md_text(side.source),
+            ]
         )
-    return [*_table(["", "target", "torch", "build", "from"], rows), ""]
+    return [*md_table(["", "target", "torch", "build", "from"], rows), ""]
 
 
 def _scope(report: Report, audit: Audit) -> list[str]:
@@ -198,21 +205,21 @@ def _scope(report: Report, audit: Audit) -> list[str]:
     ]
     if base.family != cand.family:
         lines += [
-            f"The two are of different build families ({_text(base.family)} and "
-            f"{_text(cand.family)}): a change may come from the build as well as the version.",
+            f"The two are of different build families ({md_text(base.family)} and "
+            f"{md_text(cand.family)}): a change may come from the build as well as the version.",
             "",
         ]
     for side, t in ((audit.candidate, cand), (audit.baseline, base)):
         if t.incomplete:
             lines += [
-                f"The {side.role}'s run was cut short ({_text(t.incomplete)}): the cells it did "
+                f"The {side.role}'s run was cut short ({md_text(t.incomplete)}): the cells it did "
                 "not reach are not compared, so a regression there would not show.",
                 "",
             ]
         hop_db = dict(t.properties).get(SuiteProp.HOP_DB, "")
         if hop_db.startswith("unavailable"):
             lines += [
-                f"hop_db could not be imported in the {side.role} ({_text(hop_db)}): "
+                f"hop_db could not be imported in the {side.role} ({md_text(hop_db)}): "
                 "its upstream cases are not compared.",
                 "",
             ]
@@ -236,12 +243,14 @@ def _section(kind: ChangeKind, audit: Audit, report: Report, facts: Facts) -> li
     for c in changes:
         if kind is ChangeKind.REGRESSION:
             cell = cells.get((c.after, c.cell))
-            detail = _code(cell.signature or cell.message or "") if cell is not None else ""
+            detail = md_code(cell.signature or cell.message or "") if cell is not None else ""
         else:
-            detail = _text(c.note or _absent(c, facts))
-        rows.append([_code(str(c.cell)), _status(c.before_status), _status(c.after_status), detail])
+            detail = md_text(c.note or _absent(c, facts))
+        rows.append(
+            [md_code(str(c.cell)), _status(c.before_status), _status(c.after_status), detail]
+        )
     header = ["cell", "baseline", "candidate", last]
-    return [title, "", meaning, "", *_table(header, rows), ""]
+    return [title, "", meaning, "", *md_table(header, rows), ""]
 
 
 def _absent(change: Change, facts: Facts) -> str:

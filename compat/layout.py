@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from compat.facts import expected_reason
@@ -24,6 +24,7 @@ from compat.model import (
     TargetInfo,
     Verdict,
 )
+from compat.timeline import Timeline
 from suites.schema import CellId, Device, Mode, Status, SuiteProp
 
 
@@ -203,6 +204,52 @@ CHANGE_LABEL: Mapping[ChangeKind, tuple[str, str]] = {
         "the outcome changed with a recorded mode parameter (strictness): not the same test",
     ),
 }
+
+
+# Monochrome marks of the change kinds, for HTML and the terminal (Markdown has CHANGE_LABEL's).
+CHANGE_GLYPH: Mapping[ChangeKind, str] = {
+    ChangeKind.REGRESSION: "▼",
+    ChangeKind.FIX: "▲",
+    ChangeKind.NEW: "✚",
+    ChangeKind.GONE: "✖",
+    ChangeKind.DEFAULT_CHANGED: "⇄",
+}
+CHANGE_HEADING: Mapping[ChangeKind, str] = {
+    ChangeKind.REGRESSION: "Regressions",
+    ChangeKind.FIX: "Fixes",
+    ChangeKind.NEW: "New",
+    ChangeKind.GONE: "Gone",
+    ChangeKind.DEFAULT_CHANGED: "Default changed",
+}
+TIMELINES_MEANING = (
+    "One line per case and build family; the modes (and devices) with the same history share "
+    "it. Each state names the versions it holds in: ≤v, v and the older versions measured; "
+    "≥v, v and the newer ones; a mark before a state is the change that leads into it. "
+    "A line is listed under the first of regression, fix, new, gone, default changed that it "
+    "holds, newest change first."
+)
+
+
+def timeline_groups(
+    timelines: Sequence[Timeline],
+) -> tuple[tuple[ChangeKind, tuple[Timeline, ...]], ...]:
+    """The timelines by kind, in ``ChangeKind`` order, kinds without one left out."""
+    return tuple(
+        (kind, found)
+        for kind in ChangeKind
+        if (found := tuple(t for t in timelines if t.kind is kind))
+    )
+
+
+def timeline_count(kind: ChangeKind, timelines: Sequence[Timeline], total: int) -> str:
+    """``2 lines, 10 regressions``, or ``10 lines, 24 of the 36 fixes (the rest on lines
+    above)``: a line is listed once, under the first kind it holds."""
+    noun = {ChangeKind.REGRESSION: "regression", ChangeKind.FIX: "fix"}.get(kind, "change")
+    here = sum(t.changes(kind) for t in timelines)
+    lines = plural(len(timelines), "line")
+    if here == total:
+        return f"{lines}, {plural(here, noun)}"
+    return f"{lines}, {here} of the {plural(total, noun)} (the rest on lines above)"
 
 
 def ordered_changes(facts: Facts) -> tuple[Change, ...]:

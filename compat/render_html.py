@@ -1,40 +1,50 @@
 """Report -> one self-contained HTML page (inline CSS and JS, nothing fetched).
 
 Every piece of text reaches the markup through Jinja's autoescape or
-``markupsafe.escape``; the matrix and the cells' details travel once, as
+``markupsafe``; the matrix and the cells' details travel once, as
 compact JSON inside a ``<script type="application/json">`` block through
 Jinja's ``tojson`` (``<``, ``>``, ``&`` and ``'`` escaped, so no message can
-close the element). The page's script draws the matrix from that data (a
-page of rows per block at a time) and builds everything with
-``textContent`` and attributes, never HTML strings.
+close the element). The page's script draws the overview grid and the matrix
+per mode from that data (a page of rows per block at a time) and builds
+everything with ``textContent`` and attributes, never HTML strings. The two
+pictures are inline SVG made here (``compat.render_svg``), and the change
+timelines are markup made here (``compat.timeline``).
 
 The data, as the script reads it (keys: the cells in matrix order, block by
 block, row by row, column by column, skipping columns without a result):
 
 - ``statuses``: ``[value, symbol, label, has result]`` per status code; the
   codes of a row are one character each, ``"a"`` + code;
-- ``targets``: ``[id, build, torch version, env error's first line]``;
+- ``targets``: ``[id, build family, torch version, env error's first line,
+  version as a timeline names it, build]``;
 - ``blocks``: ``{mode, device, columns: [target index], builds: [build],
   rows: [[case, hop, first key, codes, [since label per build]]]}``;
 - ``results``: distinct results, ``[status, error type, signature, message,
   [behaviour ids], [[key, value]] properties, tooltip detail]``;
 - ``result`` and ``time``: per key, its result's index and its time;
-- ``behaviours``: ``{id: {sentence, hop, mode}}``.
+- ``behaviours``: ``{id: {sentence, hop, mode}}``;
+- ``overview``: ``{modes, devices, rows: [[case, hop, source, variant, codes]],
+  hops: [[hop, [state per target], grades]]}``: rows sorted by HOP, a row's
+  codes per target, then device, then mode (the status codes above, upper
+  case where upstream declares the failure); a HOP's state per target is
+  ``k/n`` modes passing and its grade one letter of all, some, none, idle.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import jinja2
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from compat.facts import expected_reason
 from compat.layout import (
-    CHANGE_LABEL,
+    CHANGE_GLYPH,
+    CHANGE_HEADING,
     EXPECTED,
     GAP_STYLE,
     MODE_MEANING,
@@ -47,12 +57,13 @@ from compat.layout import (
     changes_line,
     cut,
     expected_count,
-    ordered_changes,
     resolve_matrix,
     since_label,
     status_counts,
     strictness_flips,
     summary_line,
+    timeline_count,
+    timeline_groups,
     verdict_summary,
 )
 from compat.model import (
@@ -63,12 +74,23 @@ from compat.model import (
     Gap,
     GapRow,
     Report,
+    Row,
     TargetInfo,
     Verdict,
 )
+from compat.overview import resolve_hop_overview, resolve_pass_rates
 from compat.provenance import resolve_provenance
+from compat.render_svg import render_hop_since_svg, render_pass_rate_svg
+from compat.timeline import (
+    Timeline,
+    members_text,
+    report_axes,
+    resolve_timelines,
+    span_versions,
+    version_names,
+)
 from suites.behaviours import Behaviour
-from suites.schema import Prop, Status, SuiteProp
+from suites.schema import Device, Mode, Prop, Status, SuiteProp
 
 NO_RESULT_VALUE = "none"
 _VERDICT_CLASS: Mapping[Verdict, str] = {
@@ -150,6 +172,15 @@ class SignatureView:
 
 
 @dataclass(frozen=True)
+class TimelineGroup:
+    kind: str  # "regression", ...: a CSS class
+    glyph: str
+    heading: str
+    count: str
+    items: Markup  # <li> per timeline
+
+
+@dataclass(frozen=True)
 class Option:
     value: str
     label: str
@@ -171,7 +202,9 @@ class PageView:
     builds: tuple[str, ...]
     statuses: tuple[Option, ...]
     blocks: tuple[MatrixBlock, ...]
-    changes: Markup  # the rows of the changes table
+    modes_key: str  # the order of an overview cell's segments
+    pictures: tuple[Markup, Markup]  # pass rate per mode; since when every mode passes
+    timelines: tuple[TimelineGroup, ...]
     gaps: tuple[tuple[str, str, int, str, str], ...]  # target, gap, cells, first cells, reason
     targets: tuple[TargetInfo, ...]
     ran: tuple[TargetInfo, ...]
@@ -286,39 +319,99 @@ def _ref_items(labels: Sequence[str], keys: Mapping[tuple[str, str], int]) -> Ma
     return Markup("").join(items)
 
 
-def _change_rows(report: Report, facts: Facts, keys: Mapping[tuple[str, str], int]) -> Markup:
-    """The rows of the changes table, regressions first, each value escaped."""
-    kinds: dict[ChangeKind, Markup] = {
-        ChangeKind.REGRESSION: Markup('<td class="st-fail">▼ regression</td>'),
-        ChangeKind.FIX: Markup('<td class="st-pass">▲ fix</td>'),
-        **{
-            kind: Markup('<td title="{}">{} {}</td>').format(CHANGE_LABEL[kind][1], mark, kind)
-            for kind, (mark, _) in CHANGE_LABEL.items()
-            if kind not in (ChangeKind.REGRESSION, ChangeKind.FIX)
-        },
-    }
-    rows = []
-    for c in ordered_changes(facts):
-        cell = str(c.cell)
-        sides = []
-        for target, status in ((c.before, c.before_status), (c.after, c.after_status)):
-            key = keys.get((target, cell))
-            link = (
-                escape(target)
-                if key is None
-                else Markup('<a href="#c{0}" data-key="{0}">{1}</a>').format(key, target)
+def _timeline_item(
+    timeline: Timeline,
+    names: Mapping[str, str],
+    axes: tuple[Sequence[Mode], Sequence[Device]],
+) -> Markup:
+    """One ``<li>``: the case (a link to its overview row), family, modes, and each state
+    with its versions linked to the overview cell of its first version."""
+    spans = []
+    for i, span in enumerate(timeline.spans):
+        mark = Markup("")
+        if span.change is not None:
+            mark = Markup('<b class="chg chg-{}" title="{}">{}</b> ').format(
+                span.change.name.lower(), span.change, CHANGE_GLYPH[span.change]
             )
-            style = NO_RESULT if status is None else STATUS_STYLE[status]
-            shown = Markup('<span class="{}"><span aria-hidden="true">{}</span> {}</span>').format(
-                style.css, style.glyph, status or "no result"
+        known = span.state in Status._value2member_map_
+        css = STATUS_STYLE[Status(span.state)].css if known else NO_RESULT.css
+        versions = span_versions(span, i, len(timeline.spans), names)
+        spans.append(
+            Markup('<span class="sp {}">{}{}{} <a href="#at:{}/{}">{}</a></span>').format(
+                css,
+                mark,
+                span.state,
+                Markup(' <span class="exp" title="expected">◇</span>') if span.expected else "",
+                span.targets[0],
+                timeline.case,
+                versions,
             )
-            sides.append(Markup("<td>{}: {}</td>").format(link, shown))
-        rows.append(
-            Markup(
-                "<tr>\n{}\n<td><code>{}</code></td><td>{}</td>\n{}\n{}\n<td>{}</td>\n</tr>"
-            ).format(kinds[c.kind], cell, c.build, sides[0], sides[1], c.note)
         )
-    return Markup("\n").join(rows)
+    notes = Markup(' <span class="muted">({})</span>').format("; ".join(timeline.notes))
+    return Markup(
+        '<li><a class="case" href="#case:{0}"><code>{0}</code></a> · {1} · {2}: {3}{4}</li>\n'
+    ).format(
+        timeline.case,
+        timeline.family,
+        members_text(timeline.members, *axes),
+        Markup(" → ").join(spans),
+        notes if timeline.notes else "",
+    )
+
+
+def _timeline_groups(report: Report, facts: Facts) -> tuple[TimelineGroup, ...]:
+    names, axes = version_names(report.targets), report_axes(report)
+    totals = change_counts(facts)
+    return tuple(
+        TimelineGroup(
+            kind=kind.name.lower(),
+            glyph=CHANGE_GLYPH[kind],
+            heading=CHANGE_HEADING[kind],
+            count=timeline_count(kind, found, totals[kind]),
+            items=Markup("").join(_timeline_item(t, names, axes) for t in found),
+        )
+        for kind, found in timeline_groups(resolve_timelines(report, facts))
+    )
+
+
+def _overview_data(report: Report, facts: Facts) -> dict[str, object]:
+    """The overview grid as the page's script reads it (see the module doc)."""
+    modes, devices = report_axes(report)
+    by_case: dict[tuple[str, str, str], dict[tuple[Mode, Device], Row]] = defaultdict(dict)
+    for row in report.rows:
+        by_case[row.id.hop, row.id.source, row.id.variant][row.id.mode, row.id.device] = row
+    rows = []
+    for (hop, source, variant), found in sorted(by_case.items()):
+        lines = [(found.get((m, d)), m, d) for d in devices for m in modes]
+        cells = [{c.target: c for c in row.cells} if row else {} for row, _, _ in lines]
+        codes = [
+            _segment_code(on.get(t.id), t, row, facts)
+            for t in report.targets
+            for (row, _, _), on in zip(lines, cells, strict=True)
+        ]
+        rows.append([f"{source}:{hop}.{variant}", hop, str(source), variant, "".join(codes)])
+    hops = [
+        [h.hop, [p.state for p in h.points], "".join(p.grade[0] for p in h.points)]
+        for h in resolve_hop_overview(report)
+    ]
+    return {
+        "modes": [str(m) for m in modes],
+        "devices": [str(d) for d in devices],
+        "rows": rows,
+        "hops": hops,
+    }
+
+
+def _segment_code(cell: Cell | None, target: TargetInfo, row: Row | None, facts: Facts) -> str:
+    """A status code (upper case: a failure upstream declares), or why there is no result
+    (``row``: the report's row of that mode and device, None where no target has one)."""
+    if cell is not None:
+        code = _CODE_OF[cell.status]
+        return code.upper() if expected_reason(cell) else code
+    if target.env_error is not None:
+        return _ENV_ERROR_CODE
+    gap = facts.gap_of.get((target.id, row.id)) if row is not None else None
+    return _GAP_CODE.get(gap.gap, _NO_RESULT_CODE) if gap is not None else _NO_RESULT_CODE
 
 
 def _env(t: TargetInfo) -> EnvView:
@@ -392,7 +485,7 @@ def _status_options(report: Report, shown: set[str]) -> tuple[Option, ...]:
     options = [_option(s) for s in Status if s in present]
     if _ENV_ERROR_CODE in shown and Status.ENV_ERROR not in present:
         options.append(_option(Status.ENV_ERROR))
-    if _NO_RESULT_CODE in shown:
+    if shown & {_NO_RESULT_CODE, *_GAP_CODE.values()}:  # the gaps filter as "no result" too
         options.append(Option(NO_RESULT_VALUE, "no result", NO_RESULT.glyph))
     return tuple(options)
 
@@ -404,6 +497,15 @@ def _counts(report: Report) -> tuple[tuple[Option, int], ...]:
     if expected:
         counts.append((Option("expected", "expected", EXPECTED.glyph), expected))
     return tuple(counts)
+
+
+def _modes_key(report: Report) -> str:
+    """``aot · strict · … on cpu (top), cuda``: how to read an overview cell's segments."""
+    modes, devices = report_axes(report)
+    order = " · ".join(modes)
+    if len(devices) > 1:
+        return f"{order}, left to right; one line per device: {', '.join(devices)}, top down"
+    return f"{order}, left to right"
 
 
 def _gap_row(g: GapRow) -> tuple[str, str, int, str, str]:
@@ -419,6 +521,7 @@ def resolve_page(report: Report, facts: Facts) -> PageView:
     behaviours = _all_behaviours(report, facts)
     ran = tuple(t for t in report.targets if t.env_error is None)
     kinds = change_counts(facts)
+    names = version_names(report.targets)
     return PageView(
         summary=summary_line(report),
         counts=_counts(report),
@@ -438,7 +541,12 @@ def resolve_page(report: Report, facts: Facts) -> PageView:
         builds=tuple(dict.fromkeys(t.family for t in report.targets)),
         statuses=_status_options(report, data.shown),
         blocks=matrix,
-        changes=_change_rows(report, facts, data.keys),
+        modes_key=_modes_key(report),
+        pictures=(
+            render_pass_rate_svg(resolve_pass_rates(report), report.targets, names),
+            render_hop_since_svg(resolve_hop_overview(report), report.targets, names),
+        ),
+        timelines=_timeline_groups(report, facts),
         gaps=tuple(_gap_row(g) for g in facts.gaps),
         targets=report.targets,
         ran=ran,
@@ -457,9 +565,17 @@ def resolve_page(report: Report, facts: Facts) -> PageView:
         data={
             "statuses": [list(code) for code in _CODES],
             "targets": [
-                [t.id, t.family, t.torch_version, cut(_first_line(t.env_error))]
+                [
+                    t.id,
+                    t.family,
+                    t.torch_version,
+                    cut(_first_line(t.env_error)),
+                    names[t.id],
+                    t.build,
+                ]
                 for t in report.targets
             ],
+            "overview": _overview_data(report, facts),
             "blocks": data.blocks,
             "results": data.results,
             "result": data.result_of,

@@ -1,36 +1,49 @@
-"""Report -> GitHub-flavoured Markdown, compact enough for a PR comment."""
+"""Report -> GitHub-flavoured Markdown: the whole report (report.md; summary.md is its cut)."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from compat.facts import expected_reason
 from compat.layout import (
+    CHANGE_HEADING,
     CHANGE_LABEL,
     EXPECTED,
     GAP_STYLE,
     MODE_MEANING,
     NO_RESULT,
     STATUS_STYLE,
+    TIMELINES_MEANING,
     aot_strictness,
     behaviour_marks,
+    change_counts,
     changes_line,
     cut,
     expected_count,
-    ordered_changes,
     plural,
     resolve_matrix,
     since_label,
     status_counts,
     strictness_flips,
     summary_line,
+    timeline_count,
+    timeline_groups,
     verdict_summary,
 )
+from compat.markdown import md_code, md_table, md_text
 from compat.model import Cell, Facts, Report, TargetInfo, Verdict
+from compat.overview import HopOverview, resolve_hop_overview
 from compat.provenance import resolve_provenance
+from compat.timeline import (
+    Timeline,
+    members_text,
+    report_axes,
+    resolve_timelines,
+    spans_text,
+    version_names,
+)
 from suites.behaviours import Behaviour
-from suites.schema import CellId, Mode, Status, SuiteProp
+from suites.schema import CellId, Device, Mode, Status, SuiteProp
 
 MAX_SIGNATURES = 10
 MAX_CELLS_LISTED = 5
@@ -38,53 +51,8 @@ MAX_CELLS_LISTED = 5
 FLAKY_MARK = "🎲"
 
 
-# --- Markdown text -----------------------------------------------------------
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&#!])")
-_NEWLINES = re.compile(r"\s*[\r\n]+\s*")
-
-
-def _one_line(text: str) -> str:
-    return _NEWLINES.sub(" ", text).strip()
-
-
-def _text(text: str) -> str:
-    """Data as Markdown text: one line, every significant character backslash-escaped.
-
-    Text with an ``@`` goes into a code span: GitHub turns ``@name`` in text, never in
-    code, into a mention that notifies that person when report.md is pasted into a PR.
-    """
-    if "@" in text:
-        return _code(text)
-    return _MD_SPECIAL.sub(r"\\\1", _one_line(text))
-
-
-def _code(text: str, *, table: bool = True) -> str:
-    """Data as a code span, fenced past any backticks it holds; pipes escaped in tables."""
-    body = _one_line(text)
-    if not body:
-        return ""
-    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
-    fence = "`" * (longest + 1)
-    if body.startswith("`") or body.endswith("`"):
-        body = f" {body} "
-    if table:
-        body = body.replace("|", "\\|")
-    return f"{fence}{body}{fence}"
-
-
-def _row(cells: Sequence[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
-
-
-def _table(header: Sequence[str], rows: Iterable[Sequence[str]], align: str = "") -> list[str]:
-    """A GFM table; ``align`` holds one of l/c per column (default left)."""
-    rule = [":-:" if (align[i : i + 1] == "c") else "---" for i in range(len(header))]
-    return [_row(header), _row(rule), *(_row(r) for r in rows)]
-
-
 def _capped(items: Sequence[str], limit: int = MAX_CELLS_LISTED) -> str:
-    shown = ", ".join(_code(i) for i in items[:limit])
+    shown = ", ".join(md_code(i) for i in items[:limit])
     more = len(items) - limit
     return f"{shown} and {more} more" if more > 0 else shown
 
@@ -131,15 +99,15 @@ def _environments(report: Report, facts: Facts) -> list[str]:
         props = dict(t.properties)
         origin = resolve_provenance(t)
         row = [
-            _code(t.id),
-            _text(origin.torch),
-            _text(t.build),
-            _text(props.get(SuiteProp.PYTHON, "")),
-            _text(props.get(SuiteProp.HOP_DB, "")),
-            _text(aot_strictness(t)),
-            f"{_text(origin.made_by)}: {_code(origin.source_file)}",
-            _text(origin.run_date),
-            _text(origin.host),
+            md_code(t.id),
+            md_text(origin.torch),
+            md_text(t.build),
+            md_text(props.get(SuiteProp.PYTHON, "")),
+            md_text(props.get(SuiteProp.HOP_DB, "")),
+            md_text(aot_strictness(t)),
+            f"{md_text(origin.made_by)}: {md_code(origin.source_file)}",
+            md_text(origin.run_date),
+            md_text(origin.host),
         ]
         if any_error:
             row.append(_problem(t))
@@ -148,15 +116,15 @@ def _environments(report: Report, facts: Facts) -> list[str]:
     header += ["results from", "run date", "host"]
     if any_error:
         header.append("problem")
-    return [*lines, *_table(header, rows), ""]
+    return [*lines, *md_table(header, rows), ""]
 
 
 def _problem(t: TargetInfo) -> str:
     """Why a target has no or only some results: not installed, or its run cut short."""
     if t.env_error:
-        return f"🚫 {_code(cut(t.env_error))}"
+        return f"🚫 {md_code(cut(t.env_error))}"
     if t.incomplete:
-        return f"⏹️ run cut short: {_code(t.incomplete)}"
+        return f"⏹️ run cut short: {md_code(t.incomplete)}"
     return ""
 
 
@@ -172,7 +140,7 @@ def _legend(_report: Report, facts: Facts) -> list[str]:
         f"After a symbol: {EXPECTED.symbol} expected, {EXPECTED.meaning} (see the cell's "
         "`expectation` in report.json); a number, the known behaviour the cell shows "
         "(also on a passing cell): "
-        + ", ".join(f"{n} {_code(b, table=False)}" for b, n in marks.items())
+        + ", ".join(f"{n} {md_code(b, table=False)}" for b, n in marks.items())
         + ".",
         "",
         '"since *build*": the first version of that build from which the row passes '
@@ -202,54 +170,84 @@ def _matrices(report: Report, facts: Facts) -> list[str]:
         title = f"`{block.mode}` on {block.device}" if several else f"`{block.mode}`"
         header = [
             "case",
-            *(_text(t.id) for t in block.targets),
-            *(f"since {_text(b)}" for b in block.builds),
+            *(md_text(t.id) for t in block.targets),
+            *(f"since {md_text(b)}" for b in block.builds),
         ]
         rows = [
             [
-                _code(row.cell.case),
+                md_code(row.cell.case),
                 *(
                     _symbol(c, t, row.cell, facts, marks)
                     for c, t in zip(row.cells, block.targets, strict=True)
                 ),
-                *(_text(since_label(s, by_id)) for s in row.since),
+                *(md_text(since_label(s, by_id)) for s in row.since),
             ]
             for row in block.rows
         ]
         align = "l" + "c" * len(block.targets)
         lines += [f"### {title}", "", f"{MODE_MEANING[block.mode]}.", ""]
         if block.mode is Mode.AOT:
-            lines += [f"Default strictness flips: {_text(f)}." for f in strictness_flips(report)]
+            lines += [f"Default strictness flips: {md_text(f)}." for f in strictness_flips(report)]
             lines += [""] if lines[-1] else []
-        lines += [*_table(header, rows, align), ""]
+        lines += [*md_table(header, rows, align), ""]
     return lines
 
 
-def _status_text(status: Status | None) -> str:
-    return "no result" if status is None else f"{STATUS_STYLE[status].symbol} {status}"
+def timeline_line(
+    timeline: Timeline,
+    names: Mapping[str, str],
+    axes: tuple[Sequence[Mode], Sequence[Device]],
+) -> str:
+    """``- `case` · family · modes: error ≤2.4.1 → 🔺pass ≥2.5.1``, as a list item."""
+    spans = spans_text(timeline.spans, names, lambda k: CHANGE_LABEL[k][0], EXPECTED.symbol)
+    notes = f" ({'; '.join(timeline.notes)})" if timeline.notes else ""
+    return (
+        f"- {md_code(timeline.case, table=False)} · {md_text(timeline.family)} · "
+        f"{md_text(members_text(timeline.members, *axes))}: {md_text(spans + notes)}"
+    )
 
 
-def _changes(_report: Report, facts: Facts) -> list[str]:
+def hop_line(hop: HopOverview, names: Mapping[str, str]) -> str:
+    """``- `cond` (3 cases) · cuda: 0/6 ≤2.5.1 → 6/6 ≥2.7.1 · cpu: 6/6 2.13.0``."""
+    families = " · ".join(
+        f"{md_text(line.family)}: {md_text(spans_text(line.spans, names))}" for line in hop.families
+    )
+    return f"- {md_code(hop.hop, table=False)} ({plural(hop.cases, 'case')}) · {families}"
+
+
+HOP_LINES_MEANING = (
+    "Per HOP and build family, from version to version: k/n, every case of the HOP passes "
+    "in k of the n modes in which one ran; —, none ran (missing or skipped). Failures "
+    "upstream declares are left out."
+)
+
+
+def _overview(report: Report, _facts: Facts) -> list[str]:
+    lines = ["## Overview", ""]
+    hops = resolve_hop_overview(report)
+    if not hops:
+        return [*lines, "No cells.", ""]
+    names = version_names(report.targets)
+    return [*lines, HOP_LINES_MEANING, "", *(hop_line(h, names) for h in hops), ""]
+
+
+def _changes(report: Report, facts: Facts) -> list[str]:
     lines = ["## Changes", ""]
     if not facts.changes:
         return [*lines, "None between consecutive versions of a build family.", ""]
     lines += [
         " · ".join(f"{mark} {kind}: {meaning}" for kind, (mark, meaning) in CHANGE_LABEL.items()),
         "",
+        TIMELINES_MEANING,
+        "",
     ]
-    rows = [
-        [
-            f"{CHANGE_LABEL[c.kind][0]} {c.kind}",
-            _code(str(c.cell)),
-            _text(c.build),
-            f"{_text(c.before)} → {_text(c.after)}",
-            f"{_status_text(c.before_status)} → {_status_text(c.after_status)}",
-            _text(c.note),
-        ]
-        for c in ordered_changes(facts)
-    ]
-    header = ["change", "cell", "build", "versions", "status", "note"]
-    return [*lines, *_table(header, rows), ""]
+    names, axes = version_names(report.targets), report_axes(report)
+    totals = change_counts(facts)
+    for kind, found in timeline_groups(resolve_timelines(report, facts)):
+        count = timeline_count(kind, found, totals[kind])
+        heading = f"{CHANGE_LABEL[kind][0]} {CHANGE_HEADING[kind]}: {count}"
+        lines += [f"### {heading}", "", *(timeline_line(t, names, axes) for t in found), ""]
+    return lines
 
 
 def _expected(report: Report, _facts: Facts) -> list[str]:
@@ -266,8 +264,8 @@ def _expected(report: Report, _facts: Facts) -> list[str]:
     if not found:
         return [*lines, "None: no failing cell is one that upstream declares.", ""]
     items = [
-        f"- {_code(case, table=False)} ({', '.join(modes)}): {_text(reason)}; "
-        f"{plural(len(targets), 'target')}: {', '.join(_text(t) for t in targets)}"
+        f"- {md_code(case, table=False)} ({', '.join(modes)}): {md_text(reason)}; "
+        f"{plural(len(targets), 'target')}: {', '.join(md_text(t) for t in targets)}"
         for (case, reason), (modes, targets) in found.items()
     ]
     return [*lines, *items, ""]
@@ -280,15 +278,15 @@ def _gaps(report: Report, facts: Facts) -> list[str]:
     lines += ["Cells without a measured result, per target, and why.", ""]
     rows = [
         [
-            _code(g.target),
-            _text(g.gap),
+            md_code(g.target),
+            md_text(g.gap),
             str(len(g.cells)),
             _capped([str(c) for c in g.cells], 3),
-            _code(cut(g.reason, 300)) if g.reason else "",
+            md_code(cut(g.reason, 300)) if g.reason else "",
         ]
         for g in facts.gaps
     ]
-    return [*lines, *_table(["target", "gap", "cells", "which", "reason"], rows), ""]
+    return [*lines, *md_table(["target", "gap", "cells", "which", "reason"], rows), ""]
 
 
 def _behaviours(report: Report, facts: Facts) -> list[str]:
@@ -298,7 +296,7 @@ def _behaviours(report: Report, facts: Facts) -> list[str]:
     if facts.behaviours:
         header = [
             "behaviour",
-            *(_text(t.id) for t in report.targets),
+            *(md_text(t.id) for t in report.targets),
             "first seen",
             "last seen",
             "now",
@@ -308,38 +306,38 @@ def _behaviours(report: Report, facts: Facts) -> list[str]:
             verdicts: dict[str, Verdict] = dict(b.verdicts)
             rows.append(
                 [
-                    _code(b.behaviour.id),
-                    *(_text(verdicts[t.id]) if t.id in verdicts else "" for t in report.targets),
-                    _text(b.first_seen or "—"),
-                    _text(b.last_seen or "—"),
-                    _text(verdict_summary(b)),
+                    md_code(b.behaviour.id),
+                    *(md_text(verdicts[t.id]) if t.id in verdicts else "" for t in report.targets),
+                    md_text(b.first_seen or "—"),
+                    md_text(b.last_seen or "—"),
+                    md_text(verdict_summary(b)),
                 ]
             )
-        lines += [*_table(header, rows), ""]
+        lines += [*md_table(header, rows), ""]
     lines += [_behaviour_line(beh) for beh in report.behaviours]
     return [*lines, ""]
 
 
 def _behaviour_line(beh: Behaviour) -> str:
-    """One declared behaviour: what it matches, where it comes from, its sentence."""
-    where = f"hop {_code(beh.hop, table=False)}, mode {_code(beh.mode, table=False)}"
+    """``- `id` (hop …, mode …, raises …; origin): sentence. See links.``"""
+    where = f"hop {md_code(beh.hop, table=False)}, mode {md_code(beh.mode, table=False)}"
     if beh.exception or beh.message:
         raised = " ".join(
             part
             for part in (
-                _code(beh.exception, table=False) if beh.exception else "",
-                f"matching {_code(beh.message, table=False)}" if beh.message else "",
+                md_code(beh.exception, table=False) if beh.exception else "",
+                f"matching {md_code(beh.message, table=False)}" if beh.message else "",
             )
             if part
         )
         where += f", raises {raised}"
     if beh.evidence:
         shown = ", ".join(f"{k} {v}" for k, v in beh.evidence)
-        where += f", by evidence first: {_code(shown, table=False)}"
-    links = "; ".join(_text(link) for link in beh.links)
+        where += f", by evidence first: {md_code(shown, table=False)}"
+    links = "; ".join(md_text(link) for link in beh.links)
     return (
-        f"- {_code(beh.id, table=False)} ({where}; {_text(beh.origin)}): "
-        f"{_text(beh.sentence)}" + (f" See {links}." if links else "")
+        f"- {md_code(beh.id, table=False)} ({where}; {md_text(beh.origin)}): "
+        f"{md_text(beh.sentence)}" + (f" See {links}." if links else "")
     )
 
 
@@ -349,10 +347,10 @@ def _inventory(report: Report, facts: Facts) -> list[str]:
         return [*lines, "No registered HOPs recorded.", ""]
     uncovered = sum(not r.covered for r in facts.inventory)
     ran = [t for t in report.targets if t.env_error is None]
-    header = ["HOP", "covered", *(_text(t.id) for t in ran)]
+    header = ["HOP", "covered", *(md_text(t.id) for t in ran)]
     rows = [
         [
-            _code(r.hop),
+            md_code(r.hop),
             "yes" if r.covered else "**no**",
             *("✓" if t.id in r.registered_in else "" for t in ran),
         ]
@@ -362,7 +360,7 @@ def _inventory(report: Report, facts: Facts) -> list[str]:
         f"{plural(len(facts.inventory), 'HOP')} registered by at least one target; "
         f"{uncovered} not covered by any case. ✓: registered in that target."
     )
-    return [*lines, "", *_table(header, rows, "lc" + "c" * len(ran)), ""]
+    return [*lines, "", *md_table(header, rows, "lc" + "c" * len(ran)), ""]
 
 
 def _signatures(_report: Report, facts: Facts) -> list[str]:
@@ -370,8 +368,10 @@ def _signatures(_report: Report, facts: Facts) -> list[str]:
     rows_all = facts.signatures
     if not rows_all:
         return [*lines, "No errors.", ""]
-    rows = [[str(r.count), _code(r.signature), _capped(r.cells)] for r in rows_all[:MAX_SIGNATURES]]
-    lines += _table(["cells", "signature", "where"], rows)
+    rows = [
+        [str(r.count), md_code(r.signature), _capped(r.cells)] for r in rows_all[:MAX_SIGNATURES]
+    ]
+    lines += md_table(["cells", "signature", "where"], rows)
     if len(rows_all) > MAX_SIGNATURES:
         hidden = plural(len(rows_all) - MAX_SIGNATURES, "less frequent signature")
         lines += ["", f"{hidden} not shown."]
@@ -382,7 +382,9 @@ def _skipped(report: Report, _facts: Facts) -> list[str]:
     lines = ["## Inputs skipped", ""]
     if not report.skipped_inputs:
         return [*lines, "None: every input was merged.", ""]
-    items = [f"- {_code(s.path, table=False)}: {_text(s.reason)}" for s in report.skipped_inputs]
+    items = [
+        f"- {md_code(s.path, table=False)}: {md_text(s.reason)}" for s in report.skipped_inputs
+    ]
     return [*lines, *items, ""]
 
 
@@ -396,6 +398,7 @@ def render_markdown(report: Report, facts: Facts) -> str:
         _summary,
         _environments,
         _legend,
+        _overview,
         _changes,
         _matrices,
         _expected,

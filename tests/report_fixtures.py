@@ -15,6 +15,7 @@ field the data can carry.
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -621,3 +622,17 @@ def read_report(
 ) -> Report:
     """The report ``python -m compat report`` builds from ``paths``: load, then build."""
     return build_report(load_inputs(paths, overrides), behaviours)
+
+
+BENCH_REPORT = Path(__file__).parent.parent / "bench" / "bench_report.py"
+
+
+def synthetic_report(folder: Path, targets: int) -> Report:
+    """The report of ``targets`` synthetic targets of 720 cells each (60 cases x 6 modes x
+    2 devices), written as suite JUnit by bench/bench_report.py into ``folder`` and read back."""
+    spec = importlib.util.spec_from_file_location("bench_report", BENCH_REPORT)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    files = [bench.write_target(folder, i, 60, 6, 2) for i in range(targets)]
+    return read_report([str(f) for f in files])

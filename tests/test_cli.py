@@ -35,12 +35,19 @@ def test_report_writes_a_folder_and_says_so(tmp_path: Path) -> None:
     code, out, _ = run("report", SUITE, "--out", tmp_path)
     assert code == ExitCode.OK
     folder = _folder(tmp_path)
-    files = ["junit.xml", "report.html", "report.json", "report.md"]
+    files = ["junit.xml", "report.html", "report.json", "report.md", "summary.md"]
     assert sorted(p.name for p in folder.iterdir()) == files
     assert out.startswith(f"wrote {folder}/ ({', '.join(files)}): 5 targets")
     assert (
         "2 regressions, 2 fixes, 6 new, 0 gone, 0 default changed, 1 targets not installed" in out
     )
+    # then a short summary: cells per status, the regressions' timelines, where to read on
+    lines = out.splitlines()
+    assert lines[1].startswith("  cells  ") and " pass · " in lines[1]
+    assert lines[2] == "  2 regressions in 2 lines:"
+    assert all(" → ▼ " in line for line in lines[3:5])
+    assert lines[5] == f"  read   {folder / 'summary.md'} · report.md · report.html"
+    assert len(lines) == 6
     assert (tmp_path / "index.md").is_file()
     data = json.loads((folder / "report.json").read_text())
     assert data["metadata"]["generator"].startswith("torch-hop-compat ")

@@ -31,7 +31,7 @@ from compat.artifacts import INDEX_NAME, report_folders
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = Path(__file__).parent / "data" / "junit" / "suite" / "suite-2.13.0-cpu.xml"
 WITH_ERRORS = SUITE.with_name("suite-2.6.0-cu124.xml")
-FILES = ("junit.xml", "report.html", "report.json", "report.md")
+FILES = ("junit.xml", "report.html", "report.json", "report.md", "summary.md")
 
 
 def _inputs(folder: Path, targets: int) -> Path:

@@ -21,9 +21,12 @@ from report_fixtures import (
     realistic_report,
 )
 
+from compat.facts import expected_reason
 from compat.layout import resolve_matrix
 from compat.model import Facts, Report
+from compat.overview import resolve_hop_overview
 from compat.render_html import MAX_REFS, render_html
+from compat.timeline import resolve_timelines
 from suites.schema import Status
 
 _DATA_BLOCK = re.compile(
@@ -223,12 +226,10 @@ def test_xfail_cell_detail_names_its_behaviours() -> None:
 
 
 _LINK = re.compile(r'<a href="#c(?P<key>\d+)" data-key="(?P=key)"><code>(?P<label>[^<]*)</code>')
-_CHANGE_ROW = re.compile(
-    r"<tr>\n<td[^>]*>[^<]+</td>\n<td><code>(?P<cell>[^<]*)</code></td>"
-    r"<td>[^<]*</td>\n(?P<sides>.*?)\n</tr>",
-    re.S,
+_CASE_LINK = re.compile(
+    r'<li><a class="case" href="#case:(?P<case>[^"]*)"><code>(?P=case)</code></a>'
 )
-_SIDE = re.compile(r'<a href="#c(?P<key>\d+)" data-key="(?P=key)">(?P<target>[^<]*)</a>')
+_SPAN_LINK = re.compile(r'<a href="#at:(?P<target>[^/"]*)/(?P<case>[^"]*)">')
 
 
 def test_links_in_the_tables_point_at_their_cells() -> None:
@@ -238,21 +239,77 @@ def test_links_in_the_tables_point_at_their_cells() -> None:
     assert len(links) >= 10  # behaviours and signatures
     for key, label in links:
         assert f"{decoded[key].target}/{decoded[key].cell}" == label
-    sides = [
-        (int(side["key"]), unescape(side["target"]), unescape(row["cell"]))
-        for row in _CHANGE_ROW.finditer(html)
-        for side in _SIDE.finditer(row["sides"])
+
+
+def test_timelines_link_their_case_and_each_state_to_the_overview() -> None:
+    report, facts = realistic_report(), realistic_facts()
+    html = render_html(report, facts)
+    changes = html[html.index('<section id="changes">') : html.index('<section id="matrix">')]
+    cases = [unescape(m["case"]) for m in _CASE_LINK.finditer(changes)]
+    timelines = resolve_timelines(report, facts)
+    assert cases == [t.case for t in timelines]
+    spans = [(m["target"], unescape(m["case"])) for m in _SPAN_LINK.finditer(changes)]
+    assert spans == [(s.targets[0], t.case) for t in timelines for s in t.spans]
+    rows = {row[0] for row in _data(html)["overview"]["rows"]}
+    assert {case for _, case in spans} <= rows
+    targets = {t.id for t in report.targets}
+    assert {target for target, _ in spans} <= targets
+
+
+def test_overview_data_has_every_cell_of_every_target() -> None:
+    report = realistic_report()
+    data = _data(render_html(report, realistic_facts()))
+    overview = data["overview"]
+    assert overview["modes"] == ["aot", "pre_dispatch", "retrace", "serialize", "non_strict"]
+    assert overview["devices"] == ["cpu", "cuda"]
+    modes, devices = len(overview["modes"]), len(overview["devices"])
+    cells = {(c.target, str(c.id)): c for c in report.cells}
+    seen = 0
+    for case, hop, source, variant, codes in overview["rows"]:
+        assert case == f"{source}:{hop}.{variant}"
+        assert len(codes) == len(report.targets) * devices * modes
+        for t, target in enumerate(report.targets):
+            for d, device in enumerate(overview["devices"]):
+                for m, mode in enumerate(overview["modes"]):
+                    char = codes[(t * devices + d) * modes + m]
+                    value = data["statuses"][ord(char.lower()) - 97][0]
+                    cell = cells.get((target.id, f"{case}/{mode}[{device}]"))
+                    if cell is None:
+                        assert value in ("none", "env-error")
+                        continue
+                    seen += 1
+                    assert value == cell.status
+                    assert char.isupper() == (expected_reason(cell) is not None)
+    assert seen == len(report.cells)
+    hops = [row[1] for row in overview["rows"]]
+    assert hops == sorted(hops)  # grouped by HOP
+
+
+def test_overview_hop_rows_say_how_many_modes_pass() -> None:
+    report = realistic_report()
+    data = _data(render_html(report, realistic_facts()))
+    assert data["overview"]["hops"] == [
+        [h.hop, [p.state for p in h.points], "".join(p.grade[0] for p in h.points)]
+        for h in resolve_hop_overview(report)
     ]
-    # Every side that has a cell links it: a new case has none on its older side.
-    facts = realistic_facts()
-    assert len(sides) == sum(
-        (side, str(c.cell)) in {(x.target, str(x.id)) for x in realistic_report().cells}
-        for c in facts.changes
-        for side in (c.before, c.after)
-    )
-    assert len(sides) >= 24
-    for key, target, cell in sides:
-        assert (decoded[key].target, decoded[key].cell) == (target, cell)
+    cond = data["overview"]["hops"][0]
+    assert cond[0] == "cond" and cond[1][0] == "4/5" and cond[2][0] == "s"
+
+
+def test_pictures_are_inline_svg_with_a_title_per_point() -> None:
+    report = realistic_report()
+    html = render_html(report, realistic_facts())
+    pictures = html[html.index('<section id="pictures">') : html.index('<section id="changes">')]
+    svgs = [e for e in _parse(pictures) if e.tag == "svg"]
+    assert [e.attrs["role"] for e in svgs] == ["img", "img"]
+    assert "<script" not in pictures and "href" not in pictures
+    modes = [
+        e.attrs["data-mode"] for e in _parse(pictures) if e.tag == "g" and "data-mode" in e.attrs
+    ]
+    assert modes == ["aot", "pre_dispatch", "retrace", "serialize", "non_strict"]
+    assert "serialize on 2.6.0-cu124: 2 of 5 cells pass (40%)" in pictures
+    assert "cond on 2.6.0-cu124: some modes pass (4 of 5 modes)" in pictures
+    assert "every mode: cuda ≥2.9.1, cpu ≤2.9.1" in pictures
 
 
 def test_long_cell_lists_link_the_first_cells_and_count_the_rest() -> None:
@@ -319,8 +376,10 @@ def test_hop_filter_lists_every_hop() -> None:
         "absent since 2.9.1-cu128",
         "reports/junit/2.4.1-cu121.xml",
         "unavailable: ModuleNotFoundError: No module named &#39;expecttest&#39;",
-        "▼ regression",
-        "▲ fix",
+        'id="overview"',
+        'id="pictures"',
+        "aot · pre_dispatch · retrace · serialize · non_strict, left to right; one line per "
+        "device: cpu, cuda, top down",
     ],
 )
 def test_sections_and_facts_shown(fragment: str) -> None:
@@ -329,7 +388,14 @@ def test_sections_and_facts_shown(fragment: str) -> None:
 
 def test_regressions_before_fixes() -> None:
     html = render_html(realistic_report(), realistic_facts())
-    assert html.rindex("▼ regression") < html.index("▲ fix")
+    headings = re.findall(
+        r'<h3 class="chg-(\w+)"><span aria-hidden="true">(.)</span> ([^<]*) ', html
+    )
+    assert headings == [
+        ("regression", "▼", "Regressions"),
+        ("fix", "▲", "Fixes"),
+        ("new", "✚", "New"),
+    ]
 
 
 def test_legend_covers_every_status() -> None:
@@ -346,6 +412,7 @@ def test_empty_report() -> None:
     assert {k: v for k, v in data.items() if k != "statuses"} == {
         "behaviours": {},
         "blocks": [],
+        "overview": {"devices": [], "hops": [], "modes": [], "rows": []},
         "result": [],
         "results": [],
         "targets": [],

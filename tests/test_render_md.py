@@ -18,13 +18,12 @@ from report_fixtures import (
 
 from compat.facts import resolve_facts
 from compat.layout import STATUS_STYLE, resolve_matrix
+from compat.markdown import md_code, md_text
 from compat.model import Cell, Facts, Report, SignatureRow
 from compat.render_md import (
     FLAKY_MARK,
     MAX_CELLS_LISTED,
     MAX_SIGNATURES,
-    _code,
-    _text,
     render_markdown,
 )
 from suites.schema import Device, Mode, Status
@@ -73,6 +72,7 @@ def test_same_report_same_text() -> None:
         "# torch-hop-compat report",
         "## Environments",
         "## Legend",
+        "## Overview",
         "## Changes",
         "## Expected failures",
         "## Gaps",
@@ -99,12 +99,21 @@ def test_legend_names_every_status_with_its_symbol() -> None:
         assert f"{STATUS_STYLE[status].symbol} {status} (" in legend
 
 
-def test_regressions_come_before_fixes() -> None:
+def test_changes_are_timelines_regressions_first() -> None:
     text = render_markdown(realistic_report(), realistic_facts())
-    text = text[text.index("| change |") :]  # the table, not the words above it
-    first_fix = text.index("🔺 fix")
-    assert text.index("🔻 regression") < first_fix
-    assert text.rindex("🔻 regression") < first_fix
+    changes = text[text.index("## Changes") : text.index("## Matrix")]
+    headings = [line for line in changes.splitlines() if line.startswith("### ")]
+    assert headings == [
+        "### 🔻 Regressions: 2 lines, 2 regressions",
+        "### 🔺 Fixes: 6 lines, 6 fixes",
+        "### 🆕 New: 2 lines, 5 changes",
+    ]
+    regressions = changes[changes.index("### 🔻") : changes.index("### 🔺")]
+    assert "- `catalog:map.simple` · cpu · pre\\_dispatch on cpu: pass ≤2.9.1 → 🔻fail ≥2.13.0" in (
+        regressions
+    )
+    # the five new cells of invoke_subgraph in two lines: four modes share one history
+    assert changes.count("`catalog:invoke_subgraph.simple` · cuda") == 2
     assert "**2 regressions**, 6 fixes, 5 new, 0 gone, 0 default changed" in render_markdown(
         realistic_report(), realistic_facts()
     )
@@ -205,7 +214,7 @@ def test_hostile_text_renders_as_text() -> None:
     ],
 )
 def test_text_escaping(raw: str, expected: str) -> None:
-    assert _text(raw) == expected
+    assert md_text(raw) == expected
 
 
 @pytest.mark.parametrize(
@@ -221,7 +230,7 @@ def test_text_escaping(raw: str, expected: str) -> None:
     ],
 )
 def test_code_spans(raw: str, table: bool, expected: str) -> None:
-    assert _code(raw, table=table) == expected
+    assert md_code(raw, table=table) == expected
 
 
 def test_signatures_and_their_cells_are_capped() -> None:
