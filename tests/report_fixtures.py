@@ -20,6 +20,7 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from packaging.version import Version
 
@@ -624,15 +625,21 @@ def read_report(
     return build_report(load_inputs(paths, overrides), behaviours)
 
 
-BENCH_REPORT = Path(__file__).parent.parent / "bench" / "bench_report.py"
+BENCH = Path(__file__).parent.parent / "bench"
+
+
+def bench_module(name: str) -> Any:
+    """``bench/<name>.py`` as a module: what a benchmark and its test share is written once."""
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def synthetic_report(folder: Path, targets: int) -> Report:
     """The report of ``targets`` synthetic targets of 720 cells each (60 cases x 6 modes x
     2 devices), written as suite JUnit by bench/bench_report.py into ``folder`` and read back."""
-    spec = importlib.util.spec_from_file_location("bench_report", BENCH_REPORT)
-    assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = bench_module("bench_report")
     files = [bench.write_target(folder, i, 60, 6, 2) for i in range(targets)]
     return read_report([str(f) for f in files])

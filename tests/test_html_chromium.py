@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from packaging.version import Version
 from report_fixtures import (
+    bench_module,
     hostile_facts,
     hostile_report,
     realistic_facts,
@@ -40,17 +41,9 @@ pytestmark = pytest.mark.skipif(
     reason="chromium is not on PATH (apt-get install chromium): the browser check needs it",
 )
 
-_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--enable-logging=stderr",
-    "--v=0",
-)
+# The browser's flags and the draw-time probe are bench/bench_html.py's: one copy.
+_BENCH_HTML = bench_module("bench_html")
+_FLAGS: tuple[str, ...] = _BENCH_HTML.FLAGS
 _TIMEOUT_S = 120
 SCREENSHOT_ENV = "COMPAT_SCREENSHOT_DIR"
 
@@ -555,20 +548,11 @@ def test_the_page_never_scrolls_sideways_and_the_grid_keeps_its_header_and_cases
     assert result["rowHeadLeft"] and set(result["rowHeadLeft"]) <= {0, 1}
 
 
-# Two frames after the page's script: the first frame with the page's content is drawn.
-_DRAWN = """<script>
-requestAnimationFrame(function () { requestAnimationFrame(function () {
-  console.log("compat-drawn " + performance.now().toFixed(0) + " " +
-    document.body.getAttribute("data-draw-ms"));
-}); });
-</script></body>"""
-
-
 def test_draw_time_at_forty_targets(tmp_path: Path, forty_html: str) -> None:
     # 40 targets x 60 cases x 6 modes x 2 devices. Printed, not asserted: the time depends on
     # the machine and its load; bench/bench_html.py measures it on purpose.
     page = tmp_path / "forty.html"
-    page.write_text(forty_html.replace("</body>", _DRAWN), encoding="utf-8")
+    page.write_text(forty_html.replace("</body>", _BENCH_HTML.PROBE + "</body>"), encoding="utf-8")
     shot = tmp_path / "forty.png"
     run = _chromium(tmp_path, "--window-size=1400,1000", f"--screenshot={shot}", page.as_uri())
     assert run.returncode == 0, run.stderr[-2000:]
