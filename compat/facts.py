@@ -35,7 +35,16 @@ from compat.model import (
     Verdict,
 )
 from suites.behaviours import Behaviour, judgeable
-from suites.schema import CellId, Device, Mode, Prop, Source, Status, SuiteProp
+from suites.schema import (
+    EXPECT_XFAIL_TOKEN,
+    CellId,
+    Device,
+    Mode,
+    Prop,
+    Source,
+    Status,
+    SuiteProp,
+)
 
 PASSING = frozenset({Status.PASS, Status.XPASS})
 NOT_MEASURED = frozenset({Status.SKIP, Status.ENV_ERROR})
@@ -101,14 +110,13 @@ def resolve_flaky(rows: Sequence[Row]) -> frozenset[tuple[str, CellId]]:
 
 # --- expectations ------------------------------------------------------------
 
-# The suite's ``expectation`` tokens (suites.upstream) that say upstream's own test
-# would not pass this cell: it is never instantiated there, skipped, or an xfail.
-_EXPECTED_TOKENS: tuple[tuple[str, str], ...] = (
-    ("only", "upstream runs it only under {token}"),
-    ("no-float32-on-", "upstream's op info has no float32 on {rest}"),
-    ("expectedFailure", "upstream marks it an expected failure"),
-    ("skip", "upstream skips it ({rest})"),
-)
+# How each of the suite's ``expectation`` tokens (suites.schema) reads in a report.
+EXPECTATION_SAYS: Mapping[str, str] = {
+    "only": "upstream runs it only under {rest}",
+    "skip": "upstream skips it ({rest})",
+    "no-float32": "upstream's op info has no float32 on {rest}",
+    EXPECT_XFAIL_TOKEN: "upstream marks it an expected failure",
+}
 # Outcomes an upstream expectation can explain; a known behaviour (xfail) explains itself.
 _EXPLAINABLE = frozenset({Status.FAIL, Status.ERROR, Status.TIMEOUT, Status.CRASH})
 
@@ -120,11 +128,10 @@ def expected_reason(cell: Cell) -> str | None:
     declared = dict(cell.properties).get(Prop.EXPECTATION.value, "")
     reasons = []
     for token in (t.strip() for t in declared.split(",")):
-        for prefix, sentence in _EXPECTED_TOKENS:
-            if token.startswith(prefix):
-                rest = token[len(prefix) :].lstrip(":- ").strip()
-                reasons.append(sentence.format(token=token[len("only") :] or token, rest=rest))
-                break
+        prefix = next((p for p in EXPECTATION_SAYS if token.startswith(p)), None)
+        if prefix is not None:
+            rest = token[len(prefix) :].removeprefix("-on-").lstrip(":- ").strip()
+            reasons.append(EXPECTATION_SAYS[prefix].format(rest=rest))
     return "; ".join(reasons) or None
 
 

@@ -15,7 +15,6 @@ from compat.facts import expected_reason
 from compat.model import (
     BehaviourRow,
     Cell,
-    Change,
     ChangeKind,
     Facts,
     Gap,
@@ -250,12 +249,6 @@ def timeline_count(kind: ChangeKind, timelines: Sequence[Timeline], total: int) 
     if here == total:
         return f"{lines}, {plural(here, noun)}"
     return f"{lines}, {here} of the {plural(total, noun)} (the rest on lines above)"
-
-
-def ordered_changes(facts: Facts) -> tuple[Change, ...]:
-    """The changes, regressions first, then fixes, new, gone, default changed (stable)."""
-    order = {kind: i for i, kind in enumerate(ChangeKind)}
-    return tuple(sorted(facts.changes, key=lambda c: order[c.kind]))
 
 
 def changes_line(facts: Facts, strong: str = "") -> str:

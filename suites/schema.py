@@ -92,6 +92,13 @@ class Prop(enum.StrEnum):
     FLAKY = "flaky"  # two runs of the cell disagreed: "first outcome | second outcome"
 
 
+# Tokens of the ``expectation`` property (suites.upstream writes them, compat reads them):
+# upstream would not run the cell at all (``onlyCUDA``, ``skip: why``, ``no-float32-on-cpu``),
+# or runs it as an expected failure.
+EXPECT_SKIP_TOKENS = ("only", "skip", "no-float32")
+EXPECT_XFAIL_TOKEN = "expectedFailure"
+
+
 class SuiteProp(enum.StrEnum):
     """Testsuite-level property names."""
 

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from suites.cases import Built, Case, Sample, module_of
-from suites.schema import Device, Mode, Source
+from suites.schema import EXPECT_SKIP_TOKENS, EXPECT_XFAIL_TOKEN, Device, Mode, Source
 
 HOP_DB_MODULE = "torch.testing._internal.hop_db"
 # Renamed with a FIXME_ prefix in 2.7; the first name that exists wins.
@@ -38,9 +38,8 @@ SEED_TESTS: dict[Mode, str] = {
 }
 IMPORTABLE = "importable"
 
-# Expectation tokens that mean upstream would not run the test at all.
-SKIP_TOKENS = ("only", "skip", "no-float32")
-XFAIL_TOKEN = "expectedFailure"
+# Expectation tokens (suites.schema): upstream would not run the test at all, or an xfail.
+SKIP_TOKENS, XFAIL_TOKEN = EXPECT_SKIP_TOKENS, EXPECT_XFAIL_TOKEN
 
 
 @dataclass(frozen=True)

@@ -379,3 +379,10 @@ def test_compare_targets_names_a_target_that_is_not_there() -> None:
     report = Report.from_cells(tuple(_target(t) for t in AUDIT), [_cell(AUDIT[0], ROW, P)], ())
     with pytest.raises(ValueError, match=r"no target '2\.13\.1-cpu' in the report"):
         compare_targets(report, resolve_facts(report), AUDIT[0], "2.13.1-cpu")
+
+
+def test_every_expectation_token_of_the_suite_reads_as_a_sentence() -> None:
+    from compat.facts import EXPECTATION_SAYS
+    from suites.schema import EXPECT_SKIP_TOKENS, EXPECT_XFAIL_TOKEN
+
+    assert set(EXPECTATION_SAYS) == {*EXPECT_SKIP_TOKENS, EXPECT_XFAIL_TOKEN}
