@@ -33,6 +33,7 @@ from compat.model import (
     SignatureRow,
     TargetInfo,
     Verdict,
+    gap_lookup,
 )
 from suites.behaviours import Behaviour, judgeable
 from suites.schema import (
@@ -68,7 +69,7 @@ def resolve_facts(report: Report) -> Facts:
     families = build_families(report.targets)
     flaky = resolve_flaky(report.rows)
     gaps = resolve_gaps(report)
-    gap_of = {(t, cell): g for g in gaps for t, cell in ((g.target, c) for c in g.cells)}
+    gap_of = gap_lookup(gaps)
     return Facts(
         since=resolve_since(report.rows, families, gap_of),
         changes=resolve_changes(report.targets, report.rows, families, flaky, gap_of),
@@ -77,7 +78,6 @@ def resolve_facts(report: Report) -> Facts:
         signatures=resolve_signatures(report.targets, report.rows),
         flaky=flaky,
         gaps=gaps,
-        gap_of=gap_of,
     )
 
 

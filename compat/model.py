@@ -7,9 +7,10 @@ the JUnit read, ``compat.facts`` derives its ``Facts``, the renderers only read.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from packaging.version import Version
 
@@ -198,8 +199,16 @@ class Facts:
     signatures: tuple[SignatureRow, ...] = ()
     flaky: frozenset[tuple[str, CellId]] = frozenset()  # (target, cell): two runs disagreed
     gaps: tuple[GapRow, ...] = ()  # per target: cells without a measured result, and why
-    # (target, cell) -> why it has no measured result; every such pair of the report
-    gap_of: Mapping[tuple[str, CellId], GapRow] = field(default_factory=dict)
+
+    @functools.cached_property
+    def gap_of(self) -> Mapping[tuple[str, CellId], GapRow]:
+        """(target, cell) -> why it has no measured result: ``gaps`` looked up by cell."""
+        return gap_lookup(self.gaps)
+
+
+def gap_lookup(gaps: Iterable[GapRow]) -> dict[tuple[str, CellId], GapRow]:
+    """Each (target, cell) of ``gaps`` -> its gap row."""
+    return {(g.target, cell): g for g in gaps for cell in g.cells}
 
 
 @dataclass(frozen=True)
