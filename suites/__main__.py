@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from suites.runner import RunConfig, SuiteError, describe, run
-from suites.schema import Device, Mode, Source
+from suites.schema import DEFAULT_MODES, Device, Mode, Source
 from suites.summary import render_summary
 from suites.worker import WorkerConfig
 
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     worker = WorkerConfig(
         sources=tuple(Source(s) for s in args.source) or tuple(Source),
         hops=tuple(args.hop),
-        modes=tuple(Mode(m) for m in args.mode) or tuple(Mode),
+        modes=tuple(Mode(m) for m in args.mode) or DEFAULT_MODES,
         devices=tuple(Device(d) for d in args.device) or None,
         target=args.target,
     )

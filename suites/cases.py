@@ -25,6 +25,7 @@ import faulthandler
 import functools
 import importlib
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -85,10 +86,28 @@ class Case:
     expectation: Callable[[Mode, Device], str] = _no_expectation
     # The operators it runs as, in torch._ops._higher_order_ops; () means (hop,).
     ops: tuple[str, ...] = ()
+    # The oldest release whose public API the case needs ("2.5"); older ones: missing.
+    since: str = ""
+    # dynamic mode: export's dynamic_shapes for a sample; None: the leading dimension of
+    # every tensor input (suites.dynamic).
+    dynamic_shapes: Callable[[Sample], Any] | None = None
 
     @property
     def id(self) -> str:
         return f"{self.source}:{self.hop}.{self.variant}"
+
+    @property
+    def pattern(self) -> str:
+        """The pattern users write that this case stands for: its builder's first doc line."""
+        build = self.build
+        while isinstance(build, functools.partial):
+            build = build.func
+        doc = (getattr(build, "__doc__", None) or "").strip()
+        return doc.splitlines()[0].strip() if doc else ""
+
+    def too_old(self, version: str) -> bool:
+        """Whether torch ``version`` is older than ``since`` (major.minor; local labels ignored)."""
+        return bool(self.since) and release(version) < release(self.since)
 
     @property
     def hop_ops(self) -> tuple[str, ...]:
@@ -98,6 +117,12 @@ class Case:
     def cell(self, mode: Mode, device: Device) -> CellId:
         """The cell of this case in one mode on one device."""
         return CellId(self.source, self.hop, self.variant, mode, device)
+
+
+def release(version: str) -> tuple[int, int]:
+    """``(major, minor)`` of ``2.6.0+cu124`` or ``2.6``; a pre-release counts as its release."""
+    parts = re.findall(r"\d+", version.split("+")[0])[:2]
+    return (int(parts[0]), int(parts[1]) if len(parts) > 1 else 0)
 
 
 def module_of(fn: Callable[..., Any]) -> torch.nn.Module:

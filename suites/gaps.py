@@ -38,6 +38,12 @@ def resolve_gap(case: Case, mode: Mode) -> Missing | None:
     absent = case.needs.absent()
     if absent:
         return _absent_entry(case, absent)
+    if case.too_old(torch.__version__):
+        what = f": {case.pattern}" if case.pattern else ""
+        return Missing(
+            Gap.TOO_OLD,
+            f"the case needs torch {case.since} or newer{what}; this is torch {torch.__version__}",
+        )
     reason = modes.missing_reason(mode)
     return None if reason is None else Missing(Gap.MODE_ABSENT, reason)
 

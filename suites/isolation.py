@@ -123,13 +123,13 @@ def _lazily_imported(write: int) -> None:
     """In a child: run one cond case in every mode, then tell the parent what that imported."""
     from suites.body import run_unit
     from suites.cases import CATALOG
-    from suites.schema import Device, Mode
+    from suites.schema import DEFAULT_MODES, Device
 
     before = set(sys.modules)
     # Every step a cell takes (export, decompositions, save/load, running the program):
     # the modules each imports on first use are then imported once, in the parent.
     with contextlib.suppress(Exception):  # a torch that cannot export shows it in every cell
-        run_unit(CATALOG[0], tuple(Mode), Device.CPU)
+        run_unit(CATALOG[0], DEFAULT_MODES, Device.CPU)
     os.write(write, json.dumps(sorted(set(sys.modules) - before)).encode())
     os.close(write)
 

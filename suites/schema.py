@@ -41,9 +41,13 @@ class Mode(enum.StrEnum):
     RETRACE = "retrace"
     SERIALIZE = "serialize"
     NON_STRICT = "non_strict"
+    DYNAMIC = "dynamic"  # leading dims dynamic at export, then run on a second size
+    AOTI = "aoti"  # AOTInductor: compile and package, load back, run (opt-in: DEFAULT_MODES)
 
 
 SEED_MODES = (Mode.AOT, Mode.PRE_DISPATCH, Mode.RETRACE, Mode.SERIALIZE)
+# What a run measures unless told otherwise: aoti compiles C++ per case (tens of seconds).
+DEFAULT_MODES = tuple(m for m in Mode if m not in (Mode.DYNAMIC, Mode.AOTI))  # dynamic: soon
 
 
 class Gap(enum.StrEnum):
@@ -52,6 +56,7 @@ class Gap(enum.StrEnum):
     HOP_NOT_REGISTERED = "hop not registered"  # its operator is not in _ops._higher_order_ops
     PUBLIC_API_ABSENT = "public API absent"  # the HOP is registered, the case's entry point not
     MODE_ABSENT = "mode absent"  # this torch cannot run the mode at all
+    TOO_OLD = "release too old"  # older than the oldest release the case's public API needs
 
 
 class Device(enum.StrEnum):
@@ -60,10 +65,13 @@ class Device(enum.StrEnum):
 
 
 class Source(enum.StrEnum):
-    """Where a case comes from: torch's own hop_db, or this project's catalogue."""
+    """Where a case comes from: torch's hop_db, this project's catalogue, torch's ExportDB
+    examples, or the user's own case modules."""
 
     UPSTREAM = "upstream"
     CATALOG = "catalog"
+    EXPORTDB = "exportdb"
+    USER = "user"
 
 
 class Prop(enum.StrEnum):
@@ -90,6 +98,11 @@ class Prop(enum.StrEnum):
     BEFORE_SAVE = "before_save"
     STEP = "step"  # the step that raised: build, export, pre_dispatch export, ..., run
     FLAKY = "flaky"  # two runs of the cell disagreed: "first outcome | second outcome"
+    SINCE = "since"  # the oldest release whose public API the case needs, e.g. "2.5"
+    # dynamic: each marked dimension's fate, e.g. "x[0] dynamic, w[0] specialised to 4"
+    DYNAMIC_DIMS = "dynamic_dims"
+    COMPILE_SECONDS = "compile_seconds"  # aoti: aoti_compile_and_package's wall time
+    GRAPH_HOPS = "graph_hops"  # the HOP operators found in the exported graph, comma-separated
 
 
 # Tokens of the ``expectation`` property (suites.upstream writes them, compat reads them):
@@ -97,6 +110,11 @@ class Prop(enum.StrEnum):
 # or runs it as an expected failure.
 EXPECT_SKIP_TOKENS = ("only", "skip", "no-float32")
 EXPECT_XFAIL_TOKEN = "expectedFailure"
+# An exportdb case's declared support level (suites.exportdb writes it, compat compares it
+# with the measurement): "exportdb-supported: SUPPORTED" claims the case exports and runs,
+# "exportdb-unsupported: NOT_SUPPORTED_YET" declares its failure (an expected one).
+EXPECT_EXPORTDB_SUPPORTED = "exportdb-supported"
+EXPECT_EXPORTDB_UNSUPPORTED = "exportdb-unsupported"
 
 
 class SuiteProp(enum.StrEnum):

@@ -22,7 +22,7 @@ from suites.cases import Case
 from suites.collect import identifier, load_source, plan, select
 from suites.environment import available_devices
 from suites.results import CellResult
-from suites.schema import CellId, Device, Mode, Source, Status
+from suites.schema import DEFAULT_MODES, CellId, Device, Mode, Source, Status
 
 
 def _listed(env: Mapping[str, str], key: str) -> tuple[str, ...]:
@@ -32,7 +32,7 @@ def _listed(env: Mapping[str, str], key: str) -> tuple[str, ...]:
 def load_cells(env: Mapping[str, str]) -> tuple[tuple[Case, CellId], ...]:
     """Every (case, cell) the environment variables select."""
     sources = tuple(Source(s) for s in _listed(env, "HOP_SUITE_SOURCE")) or tuple(Source)
-    modes = tuple(Mode(m) for m in _listed(env, "HOP_SUITE_MODE")) or tuple(Mode)
+    modes = tuple(Mode(m) for m in _listed(env, "HOP_SUITE_MODE")) or DEFAULT_MODES
     devices = tuple(Device(d) for d in _listed(env, "HOP_SUITE_DEVICE")) or available_devices()
     cases = [
         c for s in sources for c in select(load_source(s, env)[0], _listed(env, "HOP_SUITE_HOP"))

@@ -42,7 +42,7 @@ from suites.isolation import (
     thread_count,
 )
 from suites.junit_xml import Provenance
-from suites.schema import CellId, Device, Mode, Source
+from suites.schema import DEFAULT_MODES, CellId, Device, Mode, Source
 
 if TYPE_CHECKING:  # torch is imported only once the worker runs
     from suites.cases import Case
@@ -54,7 +54,7 @@ class WorkerConfig:
 
     sources: tuple[Source, ...]
     hops: tuple[str, ...] = ()
-    modes: tuple[Mode, ...] = tuple(Mode)
+    modes: tuple[Mode, ...] = DEFAULT_MODES
     devices: tuple[Device, ...] | None = None  # None: cpu, plus cuda when present
     target: str | None = None
     describe: bool = True
