@@ -174,6 +174,22 @@ def facts_data(facts: Facts) -> dict[str, list[dict[str, Any]]]:
             {"signature": s.signature, "count": s.count, "cells": list(s.cells)}
             for s in facts.signatures
         ],
+        # compat.claims: exportdb cells whose status contradicts ExportDB's declared level
+        "exportdb_claims": [
+            {
+                "case": c.case,
+                "cells": [
+                    {
+                        "target": m.target,
+                        "cell": str(m.cell),
+                        "declared": m.declared,
+                        "status": m.status.value,
+                    }
+                    for m in c.misses
+                ],
+            }
+            for c in facts.claims
+        ],
     }
 
 
