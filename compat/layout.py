@@ -53,8 +53,7 @@ STATUS_STYLE: Mapping[Status, StatusStyle] = {
             Status.FAIL,
             "❌",
             "✗",
-            "exported and ran, outputs differ; in dynamic, also: export specialised a "
-            "dimension marked dynamic",
+            "exported and ran, outputs differ, or (dynamic) export specialised a dynamic dim",
         ),
         (Status.ERROR, "💥", "‼", "an exception while exporting, round-tripping or running"),
         (Status.XFAIL, "⚠️", "⚠", "a known behaviour reproduced"),
@@ -381,7 +380,8 @@ CLAIMS_MEANING = (
     "torch.export supports it (SUPPORTED) or not yet (NOT_SUPPORTED_YET). One line per "
     "exportdb case where a release's claim and its cells disagree: declared supported but "
     "failing, or declared not supported yet but passing, with the modes. The claim is about "
-    "export; serialize, dynamic and aoti go further than ExportDB's own check."
+    "export alone: a mode that goes further (a save/load round trip, dynamic shapes, "
+    "AOTInductor) can fail where export works."
 )
 
 

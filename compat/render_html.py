@@ -261,15 +261,21 @@ class _MatrixData:
     shown: set[str] = field(default_factory=set)  # the codes that appear
 
 
-def _result_data(cell: Cell, marks: Mapping[str, str]) -> list[object]:
+def _detail(cell: Cell, expected: str | None) -> str:
+    """A cell's tooltip: why it was expected to fail, its behaviours or error signature (or
+    why it did not run), and the dims a dynamic cell's export specialised."""
     reason = dict(cell.properties).get(Prop.REASON)
+    parts = [
+        f"expected: {expected}" if expected else "",
+        ", ".join(cell.behaviours) or cell.signature or reason or "",
+        ", ".join(specialised_dims(cell)),
+    ]
+    return " · ".join(p for p in parts if p)
+
+
+def _result_data(cell: Cell, marks: Mapping[str, str]) -> list[object]:
     expected = expected_reason(cell)
-    detail = ", ".join(cell.behaviours) or cell.signature or reason or ""
-    if expected:
-        detail = f"expected: {expected}" + (f" · {detail}" if detail else "")
-    specialised = ", ".join(specialised_dims(cell))
-    if specialised:
-        detail = f"{detail} · {specialised}" if detail else specialised
+    detail = _detail(cell, expected)
     return [
         ord(_CODE_OF[cell.status]) - 97,
         cell.error_type,
@@ -590,6 +596,24 @@ def _gap_row(g: GapRow) -> tuple[str, str, int, str, str]:
     return (g.target, str(g.gap), len(g.cells), which, cut(g.reason, 300))
 
 
+# The legend: every status, the looks of missing cells and of gaps, no result, expected.
+LEGEND: tuple[Option, ...] = (
+    *(Option(str(s), STATUS_STYLE[s].meaning, STATUS_STYLE[s].glyph) for s in Status),
+    *(Option(str(Status.MISSING), m.meaning, m.glyph) for m in MISSING_STYLE.values()),
+    *(Option(NO_RESULT_VALUE, style.meaning, style.glyph) for style in GAP_STYLE.values()),
+    Option(NO_RESULT_VALUE, NO_RESULT.meaning, NO_RESULT.glyph),
+    Option("expected", EXPECTED.meaning, EXPECTED.glyph),
+)
+
+
+def _targets_data(targets: Sequence[TargetInfo], names: Mapping[str, str]) -> list[list[str]]:
+    """Per target, what the page's script reads (see the module doc)."""
+    return [
+        [t.id, t.family, t.torch_version, cut(_first_line(t.env_error)), names[t.id], t.build]
+        for t in targets
+    ]
+
+
 def resolve_page(report: Report, facts: Facts) -> PageView:
     """Everything the template shows, computed once, in display order."""
     matrix = resolve_matrix(report, facts)
@@ -606,13 +630,7 @@ def resolve_page(report: Report, facts: Facts) -> PageView:
         headline=changes_line(facts),
         flips=strictness_flips(report),
         envs=tuple(_env(t) for t in report.targets),
-        legend=(
-            *(Option(str(s), STATUS_STYLE[s].meaning, STATUS_STYLE[s].glyph) for s in Status),
-            *(Option(str(Status.MISSING), m.meaning, m.glyph) for m in MISSING_STYLE.values()),
-            *(Option(NO_RESULT_VALUE, style.meaning, style.glyph) for style in GAP_STYLE.values()),
-            Option(NO_RESULT_VALUE, NO_RESULT.meaning, NO_RESULT.glyph),
-            Option("expected", EXPECTED.meaning, EXPECTED.glyph),
-        ),
+        legend=LEGEND,
         hops=tuple(sorted({row.id.hop for row in report.rows})),
         modes=tuple(dict.fromkeys(Option(str(b.mode), MODE_MEANING[b.mode]) for b in matrix)),
         devices=tuple(dict.fromkeys(str(b.device) for b in matrix)),
@@ -646,17 +664,7 @@ def resolve_page(report: Report, facts: Facts) -> PageView:
         skipped=tuple((s.path, s.reason) for s in report.skipped_inputs),
         data={
             "statuses": [list(code) for code in _CODES],
-            "targets": [
-                [
-                    t.id,
-                    t.family,
-                    t.torch_version,
-                    cut(_first_line(t.env_error)),
-                    names[t.id],
-                    t.build,
-                ]
-                for t in report.targets
-            ],
+            "targets": _targets_data(report.targets, names),
             "overview": _overview_data(report, facts),
             "blocks": data.blocks,
             "results": data.results,
