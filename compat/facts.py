@@ -239,11 +239,11 @@ def _absent_gap(
     if cell.source is Source.UPSTREAM and hop_db == "importable":
         entry = f"{cell.hop}.{cell.variant}"
         return Gap.NOT_IN_HOP_DB, f"torch {target.version}'s hop_db has no {entry}"
+    if target.incomplete:
+        return Gap.CUT_SHORT, target.incomplete
     if cell.source is Source.EXPORTDB and Source.EXPORTDB in sources_run:
         # ExportDB's examples change between releases as hop_db's entries do.
         return Gap.NOT_IN_EXPORTDB, f"torch {target.version}'s ExportDB has no {cell.variant}"
-    if target.incomplete:
-        return Gap.CUT_SHORT, target.incomplete
     return Gap.NO_RESULT, f"{target.source_file} has no result for this cell"
 
 
