@@ -123,6 +123,7 @@ class Gap(enum.StrEnum):
 
     ENV_ERROR = "target not installed"
     HOP_DB_UNAVAILABLE = "hop_db unavailable"
+    EXPORTDB_UNAVAILABLE = "ExportDB unavailable"
     NOT_IN_HOP_DB = "not in this release's hop_db"
     NOT_IN_EXPORTDB = "not in this release's ExportDB"
     HOP_NOT_REGISTERED = "hop not registered"

@@ -207,7 +207,9 @@ def test_a_release_too_old_is_a_gap_of_its_own_and_what_follows_is_new(
     ]
 
 
-def test_an_example_not_in_a_releases_exportdb_is_new_there(story: tuple[Report, Facts]) -> None:
+def test_an_exportdb_row_without_a_cell_says_why_and_is_new_only_where_it_did_not_exist(
+    story: tuple[Report, Facts],
+) -> None:
     report, facts = story
     cell = CellId.parse("exportdb:map.map_over_dict/aot[cpu]")
     assert facts.gap_of[OLD, cell].gap is Gap.NOT_IN_EXPORTDB
@@ -218,6 +220,20 @@ def test_an_example_not_in_a_releases_exportdb_is_new_there(story: tuple[Report,
     facts = resolve_facts(dataclasses.replace(report, targets=(cut, *report.targets[1:])))
     assert facts.gap_of[OLD, cell].gap is Gap.CUT_SHORT
     assert [c.kind for c in facts.changes if c.cell == cell] == []
+    # ... and where ExportDB could not be loaded at all, every exportdb row says so
+    broken = dataclasses.replace(
+        old, properties=(*old.properties, ("exportdb", "unavailable: ImportError: no examples"))
+    )
+    without = Report.from_cells(
+        (broken, *report.targets[1:]),
+        [c for c in report.cells if c.target != OLD or c.id.source is not Source.EXPORTDB],
+        report.behaviours,
+    )
+    facts = resolve_facts(without)
+    exportdb = [r.id for r in without.rows if r.id.source is Source.EXPORTDB]
+    assert {facts.gap_of[OLD, c].gap for c in exportdb} == {Gap.EXPORTDB_UNAVAILABLE}
+    assert facts.gap_of[OLD, cell].reason == "ImportError: no examples"
+    assert not [c for c in facts.changes if c.cell in exportdb]
 
 
 # --- ExportDB's claims ----------------------------------------------------------------------
