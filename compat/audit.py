@@ -17,7 +17,14 @@ from dataclasses import dataclass, replace
 
 from compat.artifacts import HTML_NAME, JSON_NAME, JUNIT_NAME, MD_NAME
 from compat.facts import NOT_MEASURED, compare_targets, resolve_facts
-from compat.layout import CHANGE_LABEL, STATUS_STYLE, plural
+from compat.layout import (
+    CHANGE_LABEL,
+    CLAIMS_HEADING,
+    STATUS_STYLE,
+    claims_count,
+    plural,
+    specialised_dims,
+)
 
 # report.md's own Markdown helpers and matrix: summary.md shows the same data the same way.
 from compat.markdown import md_code, md_table, md_text
@@ -136,6 +143,7 @@ def render_audit_summary(report: Report, facts: Facts, audit: Audit) -> str:
         *_scope(report, audit),
         " · ".join(f"{CHANGE_LABEL[kind][0]} {change_count(audit, kind)}" for kind in ChangeKind),
         "",
+        *_claims(facts),
     ]
     for kind in ChangeKind:
         lines += _section(kind, audit, report, facts)
@@ -226,6 +234,17 @@ def _scope(report: Report, audit: Audit) -> list[str]:
     return lines
 
 
+def _claims(facts: Facts) -> list[str]:
+    """A line when either side contradicts ExportDB's declared support levels."""
+    if not facts.claims:
+        return []
+    return [
+        f"{CLAIMS_HEADING}: {claims_count(facts)} disagree with the support level ExportDB "
+        "declares; report.md lists them.",
+        "",
+    ]
+
+
 def _measured(cell: Cell) -> bool:
     return cell.status not in NOT_MEASURED and cell.status is not Status.MISSING
 
@@ -243,7 +262,7 @@ def _section(kind: ChangeKind, audit: Audit, report: Report, facts: Facts) -> li
     for c in changes:
         if kind is ChangeKind.REGRESSION:
             cell = cells.get((c.after, c.cell))
-            detail = md_code(cell.signature or cell.message or "") if cell is not None else ""
+            detail = _regression_detail(cell) if cell is not None else ""
         else:
             detail = md_text(c.note or _absent(c, facts))
         rows.append(
@@ -251,6 +270,14 @@ def _section(kind: ChangeKind, audit: Audit, report: Report, facts: Facts) -> li
         )
     header = ["cell", "baseline", "candidate", last]
     return [title, "", meaning, "", *md_table(header, rows), ""]
+
+
+def _regression_detail(cell: Cell) -> str:
+    """The cell's error signature, and the dims export specialised where a dynamic cell
+    records some (the signature has their sizes normalised away)."""
+    detail = md_code(cell.signature or cell.message or "")
+    dims = specialised_dims(cell)
+    return f"{detail} ({md_text(', '.join(dims))})" if dims else detail
 
 
 def _absent(change: Change, facts: Facts) -> str:

@@ -17,6 +17,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from compat.claims import resolve_claims
 from compat.model import (
     ABSENT_GAPS,
     BehaviourRow,
@@ -37,6 +38,7 @@ from compat.model import (
 )
 from suites.behaviours import Behaviour, judgeable
 from suites.schema import (
+    EXPECT_EXPORTDB_UNSUPPORTED,
     EXPECT_XFAIL_TOKEN,
     CellId,
     Device,
@@ -78,6 +80,7 @@ def resolve_facts(report: Report) -> Facts:
         signatures=resolve_signatures(report.targets, report.rows),
         flaky=flaky,
         gaps=gaps,
+        claims=resolve_claims(report),
     )
 
 
@@ -116,23 +119,39 @@ EXPECTATION_SAYS: Mapping[str, str] = {
     "skip": "upstream skips it ({rest})",
     "no-float32": "upstream's op info has no float32 on {rest}",
     EXPECT_XFAIL_TOKEN: "upstream marks it an expected failure",
+    EXPECT_EXPORTDB_UNSUPPORTED: "ExportDB declares it not supported yet",
 }
+# Who declares a token's expectation; the others are upstream's (its op info, its xfail list).
+# ExportDB's "supported" declares no failure: compat.claims compares it with the measurement.
+DECLARED_BY: Mapping[str, str] = {EXPECT_EXPORTDB_UNSUPPORTED: "ExportDB"}
+UPSTREAM = "upstream"
 # Outcomes an upstream expectation can explain; a known behaviour (xfail) explains itself.
 _EXPLAINABLE = frozenset({Status.FAIL, Status.ERROR, Status.TIMEOUT, Status.CRASH})
 
 
-def expected_reason(cell: Cell) -> str | None:
-    """Why upstream expects this failing cell to fail, or None when nothing declared it."""
+def _declared(cell: Cell) -> list[tuple[str, str]]:
+    """(token prefix, the rest of the token) of each expectation that explains this failure."""
     if cell.status not in _EXPLAINABLE:
-        return None
+        return []
     declared = dict(cell.properties).get(Prop.EXPECTATION.value, "")
-    reasons = []
+    found = []
     for token in (t.strip() for t in declared.split(",")):
         prefix = next((p for p in EXPECTATION_SAYS if token.startswith(p)), None)
         if prefix is not None:
-            rest = token[len(prefix) :].removeprefix("-on-").lstrip(":- ").strip()
-            reasons.append(EXPECTATION_SAYS[prefix].format(rest=rest))
+            found.append((prefix, token[len(prefix) :].removeprefix("-on-").lstrip(":- ").strip()))
+    return found
+
+
+def expected_reason(cell: Cell) -> str | None:
+    """Why upstream (or ExportDB) expects this failing cell to fail, or None when nothing
+    declared it."""
+    reasons = [EXPECTATION_SAYS[prefix].format(rest=rest) for prefix, rest in _declared(cell)]
     return "; ".join(reasons) or None
+
+
+def expected_by(cell: Cell) -> tuple[str, ...]:
+    """Who declared this failing cell's failure: ``upstream``, ``ExportDB``, or nobody (())."""
+    return tuple(dict.fromkeys(DECLARED_BY.get(prefix, UPSTREAM) for prefix, _ in _declared(cell)))
 
 
 def settle_xpass(report: Report) -> Report:
@@ -167,13 +186,19 @@ def _after_xfail(place: tuple[str, int] | None, first_xfail: Mapping[str, int]) 
 
 # --- gaps --------------------------------------------------------------------
 
+# The suite property that says whether ExportDB's examples loaded: "importable" or
+# "unavailable: <why>", as hop_db's (written by suites.exportdb).
+EXPORTDB_PROPERTY = "exportdb"
+
 
 def resolve_gaps(report: Report) -> tuple[GapRow, ...]:
     """Every (target, row) without a measured result, grouped by target, gap and reason."""
     modes_run: dict[str, set[tuple[Mode, Device]]] = {t.id: set() for t in report.targets}
+    sources_run: dict[str, set[Source]] = {t.id: set() for t in report.targets}
     for row in report.rows:
         for ran in row.cells:
             modes_run[ran.target].add((row.id.mode, row.id.device))
+            sources_run[ran.target].add(row.id.source)
     found: dict[tuple[str, Gap, str], list[CellId]] = defaultdict(list)
     for row in report.rows:
         cells = {c.target: c for c in row.cells}
@@ -184,7 +209,7 @@ def resolve_gaps(report: Report) -> tuple[GapRow, ...]:
             gap, reason = (
                 _missing_gap(t, cell)
                 if cell is not None
-                else _absent_gap(t, row.id, modes_run[t.id])
+                else _absent_gap(t, row.id, modes_run[t.id], sources_run[t.id])
             )
             found[t.id, gap, reason].append(row.id)
     column = {t.id: i for i, t in enumerate(report.targets)}
@@ -200,15 +225,22 @@ _GAP_STATUSES = frozenset({Status.MISSING, Status.ENV_ERROR})
 
 
 def _absent_gap(
-    target: TargetInfo, cell: CellId, modes_run: set[tuple[Mode, Device]]
+    target: TargetInfo,
+    cell: CellId,
+    modes_run: set[tuple[Mode, Device]],
+    sources_run: set[Source],
 ) -> tuple[Gap, str]:
-    """Why ``target`` has no result at all for ``cell``."""
+    """Why ``target`` has no result at all for ``cell`` (``modes_run``, ``sources_run``:
+    what its results hold)."""
     if target.env_error is not None:
         return Gap.ENV_ERROR, target.env_error
     props = dict(target.properties)
     hop_db = props.get(SuiteProp.HOP_DB.value, "")
     if cell.source is Source.UPSTREAM and hop_db.startswith("unavailable"):
         return Gap.HOP_DB_UNAVAILABLE, hop_db.partition(":")[2].strip() or hop_db
+    exportdb = props.get(EXPORTDB_PROPERTY, "")
+    if cell.source is Source.EXPORTDB and exportdb.startswith("unavailable"):
+        return Gap.EXPORTDB_UNAVAILABLE, exportdb.partition(":")[2].strip() or exportdb
     if (cell.mode, cell.device) not in modes_run:
         return Gap.NOT_RUN, f"{target.id}'s results hold no {cell.mode} cell on {cell.device}"
     if cell.source is Source.UPSTREAM and hop_db == "importable":
@@ -216,6 +248,9 @@ def _absent_gap(
         return Gap.NOT_IN_HOP_DB, f"torch {target.version}'s hop_db has no {entry}"
     if target.incomplete:
         return Gap.CUT_SHORT, target.incomplete
+    if cell.source is Source.EXPORTDB and Source.EXPORTDB in sources_run:
+        # ExportDB's examples change between releases as hop_db's entries do.
+        return Gap.NOT_IN_EXPORTDB, f"torch {target.version}'s ExportDB has no {cell.variant}"
     return Gap.NO_RESULT, f"{target.source_file} has no result for this cell"
 
 

@@ -7,15 +7,19 @@ same blocks, rows, symbols and words because both take them from here.
 from __future__ import annotations
 
 import itertools
+import re
+import statistics
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from compat.facts import expected_reason
+from compat.claims import ClaimSpan, claim_spans
+from compat.facts import UPSTREAM, expected_by, expected_reason
 from compat.model import (
     BehaviourRow,
     Cell,
     ChangeKind,
+    ClaimRow,
     Facts,
     Gap,
     Report,
@@ -23,8 +27,8 @@ from compat.model import (
     TargetInfo,
     Verdict,
 )
-from compat.timeline import Timeline
-from suites.schema import CellId, Device, Mode, Status, SuiteProp
+from compat.timeline import Timeline, members_text
+from suites.schema import CellId, Device, Mode, Prop, Source, Status, SuiteProp
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,12 @@ STATUS_STYLE: Mapping[Status, StatusStyle] = {
     s: _style(s.value, *rest)
     for s, *rest in (
         (Status.PASS, "✅", "✓", "exported, ran, outputs match"),
-        (Status.FAIL, "❌", "✗", "exported and ran, outputs differ"),
+        (
+            Status.FAIL,
+            "❌",
+            "✗",
+            "exported and ran, outputs differ, or (dynamic) export specialised a dynamic dim",
+        ),
         (Status.ERROR, "💥", "‼", "an exception while exporting, round-tripping or running"),
         (Status.XFAIL, "⚠️", "⚠", "a known behaviour reproduced"),
         (Status.XPASS, "🎉", "★", "a known behaviour the reference expects is absent: fixed"),
@@ -57,17 +66,37 @@ STATUS_STYLE: Mapping[Status, StatusStyle] = {
     )
 }
 NO_RESULT = StatusStyle("·", "·", "st-none", "no result for this cell")
-# A failure that upstream declares (CUDA only, no float32 on the device, an xfail):
-# shown after the status's symbol, and counted apart from unexpected failures.
-EXPECTED = StatusStyle("🔸", "◇", "st-expected", "a failure upstream declares, with its reason")
+# A failure that upstream (CUDA only, no float32 on the device, an xfail) or ExportDB
+# (not supported yet) declares: shown after the status's symbol, and counted apart from
+# unexpected failures.
+EXPECTED = StatusStyle(
+    "🔸", "◇", "st-expected", "a failure upstream or ExportDB declares, with its reason"
+)
 # Cells without a measured result, by why (``Facts.gap_of``); the rest show ``NO_RESULT``.
 GAP_STYLE: Mapping[Gap, StatusStyle] = {
     Gap.HOP_DB_UNAVAILABLE: StatusStyle(
         "⊖", "⊖", "st-none", "hop_db could not be imported in this torch"
     ),
     Gap.NOT_IN_HOP_DB: StatusStyle("○", "○", "st-none", "not in this release's hop_db"),
+    Gap.NOT_IN_EXPORTDB: StatusStyle("○", "○", "st-none", "not in this release's ExportDB"),
     Gap.NOT_RUN: StatusStyle("◌", "◌", "st-none", "this target's results lack the mode or device"),
 }
+# Missing cells whose gap has a look of its own; the others show ``missing``'s.
+MISSING_STYLE: Mapping[Gap, StatusStyle] = {
+    Gap.TOO_OLD: StatusStyle(
+        "◁", "◁", "st-missing", "release too old: the case's public API needs a newer torch"
+    ),
+}
+
+
+def cell_style(cell: Cell, facts: Facts) -> StatusStyle:
+    """How a cell's status is shown: its status's look, or its gap's where it has one."""
+    if cell.status is Status.MISSING:
+        gap = facts.gap_of.get((cell.target, cell.id))
+        if gap is not None and gap.gap in MISSING_STYLE:
+            return MISSING_STYLE[gap.gap]
+    return STATUS_STYLE[cell.status]
+
 
 # Characters of one message or property value that report.md, report.html and report.json
 # show; junit.xml keeps every message whole.
@@ -88,6 +117,14 @@ MODE_MEANING: Mapping[Mode, str] = {
     Mode.RETRACE: "pre_dispatch, then run_decompositions()",
     Mode.SERIALIZE: "retrace, then torch.export.save and torch.export.load",
     Mode.NON_STRICT: "torch.export.export(..., strict=False)",
+    Mode.DYNAMIC: (
+        "torch.export.export with the leading dimension of every tensor input dynamic, "
+        "then run on a sample of another size"
+    ),
+    Mode.AOTI: (
+        "torch.export.export, then torch._inductor.aoti_compile_and_package, "
+        "aoti_load_package and run"
+    ),
 }
 
 
@@ -164,8 +201,23 @@ def status_counts(report: Report) -> tuple[tuple[Status, int], ...]:
 
 
 def expected_count(report: Report) -> int:
-    """How many failing cells upstream declares (counted apart from ``status_counts``)."""
+    """How many failing cells upstream or ExportDB declares (counted apart from
+    ``status_counts``)."""
     return sum(expected_reason(cell) is not None for row in report.rows for cell in row.cells)
+
+
+def expected_words(report: Report) -> str:
+    """``12 expected (upstream declares them)``, naming who declared the expected failures;
+    "" when there are none."""
+    who: dict[str, None] = {}
+    for row in report.rows:
+        for cell in row.cells:
+            who.update(dict.fromkeys(expected_by(cell)))
+    if not who:
+        return ""
+    names = sorted(who, key=lambda name: name != UPSTREAM)  # upstream first
+    verb = "declares" if len(names) == 1 else "declare"
+    return f"{expected_count(report)} expected ({' and '.join(names)} {verb} them)"
 
 
 def change_counts(facts: Facts) -> dict[ChangeKind, int]:
@@ -318,3 +370,155 @@ def verdict_summary(row: BehaviourRow) -> str:
         measured = any(v is Verdict.NOT_MEASURED for _, v in row.verdicts)
         return "not measured" if measured and not judged else "never reproduced"
     return "not reproduced in newest"
+
+
+# --- ExportDB's claims ----------------------------------------------------------
+
+CLAIMS_HEADING = "ExportDB's claims against the measurement"
+CLAIMS_MEANING = (
+    "ExportDB (torch._export.db) declares per example, one release at a time, whether "
+    "torch.export supports it (SUPPORTED) or not yet (NOT_SUPPORTED_YET). One line per "
+    "exportdb case where a release's claim and its cells disagree: declared supported but "
+    "failing, or declared not supported yet but passing, with the modes. The claim is about "
+    "export alone: a mode that goes further (a save/load round trip, dynamic shapes, "
+    "AOTInductor) can fail where export works."
+)
+
+
+def claim_head(spans: Sequence[ClaimSpan]) -> str:
+    """``declared SUPPORTED``, or ``declared levels differ`` where a release changed it."""
+    levels = {s.declared for s in spans}
+    return f"declared {spans[0].declared}" if len(levels) == 1 else "declared levels differ"
+
+
+def claim_words(
+    span: ClaimSpan, spans: Sequence[ClaimSpan], axes: tuple[Sequence[Mode], Sequence[Device]]
+) -> str:
+    """What follows a group of targets: ``error in serialize, aoti; fail in dynamic``, after
+    ``declared NOT_SUPPORTED_YET:`` where the level differs between the groups."""
+    said = "; ".join(
+        f"{status} in {members_text(members, *axes)}" for status, members in span.outcomes
+    )
+    one_level = len({s.declared for s in spans}) == 1
+    return said if one_level else f"declared {span.declared}: {said}"
+
+
+def claim_text(row: ClaimRow, axes: tuple[Sequence[Mode], Sequence[Device]]) -> tuple[str, ...]:
+    """A claims line after its case: ``declared SUPPORTED``, then per group of targets
+    ``2.6.0-cpu, 2.9.1-cpu: error in serialize, aoti; fail in dynamic``."""
+    spans = claim_spans(row)
+    return (
+        claim_head(spans),
+        *(f"{', '.join(s.targets)}: {claim_words(s, spans, axes)}" for s in spans),
+    )
+
+
+def claims_count(facts: Facts) -> str:
+    """``3 exportdb cases, 7 cells``: how much of ExportDB's claims the measurement contradicts."""
+    cells = sum(len(row.misses) for row in facts.claims)
+    return f"{plural(len(facts.claims), 'exportdb case')}, {plural(cells, 'cell')}"
+
+
+def has_exportdb(report: Report) -> bool:
+    """Whether the report has exportdb rows (the claims section is shown only then)."""
+    return any(row.id.source is Source.EXPORTDB for row in report.rows)
+
+
+# --- what a cell's properties say, beyond its status ------------------------------
+
+# The properties of #18's modes and sources that a cell's details name: (property, label).
+NOTED_PROPERTIES: tuple[tuple[Prop, str], ...] = (
+    (Prop.DYNAMIC_DIMS, "dynamic dims"),
+    (Prop.COMPILE_SECONDS, "compile time (s)"),
+    (Prop.GRAPH_HOPS, "HOPs in the graph"),
+    (Prop.SINCE, "oldest release"),
+)
+_SPECIALISED = re.compile(r"\bspeciali[sz]ed\b")
+
+
+@dataclass(frozen=True)
+class Specialised:
+    """A case whose dynamic cells had dimensions marked dynamic that export specialised."""
+
+    case: str
+    found: tuple[tuple[str, tuple[str, ...]], ...]  # (the dims specialised, target ids)
+
+
+def resolve_specialised(block: MatrixBlock) -> tuple[Specialised, ...]:
+    """Per case of a ``dynamic`` block: which dims export specialised, on which targets."""
+    if block.mode is not Mode.DYNAMIC:
+        return ()
+    out = []
+    for row in block.rows:
+        found: dict[str, list[str]] = {}
+        for cell in row.cells:
+            dims = specialised_dims(cell) if cell is not None else ()
+            if cell is not None and dims:
+                found.setdefault(", ".join(dims), []).append(cell.target)
+        if found:
+            out.append(Specialised(row.cell.case, tuple((d, tuple(t)) for d, t in found.items())))
+    return tuple(out)
+
+
+def specialised_text(item: Specialised) -> str:
+    """``args[0].0 specialised to 3 on 2.6.0-cpu, 2.9.1-cpu; ...``."""
+    return "; ".join(f"{dims} on {', '.join(targets)}" for dims, targets in item.found)
+
+
+@dataclass(frozen=True)
+class CompileTimes:
+    """How long aoti_compile_and_package took for the cells of one target."""
+
+    target: str
+    cells: int
+    median: float
+    longest: float
+    longest_case: str
+
+
+def resolve_compile_times(block: MatrixBlock) -> tuple[CompileTimes, ...]:
+    """Per target of an ``aoti`` block with compile times: their median and the longest."""
+    if block.mode is not Mode.AOTI:
+        return ()
+    out = []
+    for column, target in enumerate(block.targets):
+        timed = [
+            (seconds, row.cell.case)
+            for row in block.rows
+            if (cell := row.cells[column]) is not None
+            and (seconds := compile_seconds(cell)) is not None
+        ]
+        if timed:
+            longest, case = max(timed, key=lambda t: (t[0], t[1]))
+            median = statistics.median(t[0] for t in timed)
+            out.append(CompileTimes(target.id, len(timed), median, longest, case))
+    return tuple(out)
+
+
+def compile_text(times: CompileTimes) -> str:
+    """``2.13.0-cpu: median 31.2 s, longest 45.0 s (catalog:cond.simple), 40 cells``."""
+    return (
+        f"{times.target}: median {times.median:.1f} s, longest {times.longest:.1f} s "
+        f"({times.longest_case}), {plural(times.cells, 'cell')}"
+    )
+
+
+def cell_notes(cell: Cell) -> tuple[tuple[str, str], ...]:
+    """(label, value) of each noted property the cell has, in ``NOTED_PROPERTIES`` order."""
+    props = dict(cell.properties)
+    return tuple((label, props[key]) for key, label in NOTED_PROPERTIES if props.get(key))
+
+
+def specialised_dims(cell: Cell) -> tuple[str, ...]:
+    """The entries of a dynamic cell's ``dynamic_dims`` that export specialised
+    (``args[1].0 specialised to 4``), in the order written."""
+    value = dict(cell.properties).get(Prop.DYNAMIC_DIMS.value, "")
+    return tuple(e.strip() for e in value.split(",") if _SPECIALISED.search(e))
+
+
+def compile_seconds(cell: Cell) -> float | None:
+    """An aoti cell's compile time, or None where it has none (or not a number)."""
+    try:
+        return float(dict(cell.properties)[Prop.COMPILE_SECONDS.value])
+    except (KeyError, ValueError):
+        return None

@@ -123,9 +123,12 @@ class Gap(enum.StrEnum):
 
     ENV_ERROR = "target not installed"
     HOP_DB_UNAVAILABLE = "hop_db unavailable"
+    EXPORTDB_UNAVAILABLE = "ExportDB unavailable"
     NOT_IN_HOP_DB = "not in this release's hop_db"
+    NOT_IN_EXPORTDB = "not in this release's ExportDB"
     HOP_NOT_REGISTERED = "hop not registered"
     API_ABSENT = "public API absent"
+    TOO_OLD = "release too old"  # older than the oldest release the case's public API needs
     MODE_ABSENT = "mode absent"
     NOT_RUN = "not run"  # the target's results hold no cell of that mode and device at all
     CUT_SHORT = "run cut short"
@@ -134,7 +137,14 @@ class Gap(enum.StrEnum):
 
 # Gaps that say the thing did not exist in that torch: a result next to one is new (or gone).
 ABSENT_GAPS = frozenset(
-    {Gap.NOT_IN_HOP_DB, Gap.HOP_NOT_REGISTERED, Gap.API_ABSENT, Gap.MODE_ABSENT}
+    {
+        Gap.NOT_IN_HOP_DB,
+        Gap.NOT_IN_EXPORTDB,
+        Gap.HOP_NOT_REGISTERED,
+        Gap.API_ABSENT,
+        Gap.TOO_OLD,
+        Gap.MODE_ABSENT,
+    }
 )
 
 
@@ -191,6 +201,24 @@ class SignatureRow:
 
 
 @dataclass(frozen=True)
+class ClaimMiss:
+    """One exportdb cell whose measurement contradicts the support level ExportDB declares."""
+
+    target: str
+    cell: CellId
+    declared: str  # "SUPPORTED" or "NOT_SUPPORTED_YET", as that torch's ExportDB says
+    status: Status  # a failure where it claims support, a pass where it declares none
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    """An exportdb case whose declared support level the measurement contradicts somewhere."""
+
+    case: str  # "exportdb:cond.cond_branch_class_method"
+    misses: tuple[ClaimMiss, ...]  # in column order, then by cell id
+
+
+@dataclass(frozen=True)
 class Facts:
     since: tuple[RowSince, ...] = ()
     changes: tuple[Change, ...] = ()
@@ -199,6 +227,7 @@ class Facts:
     signatures: tuple[SignatureRow, ...] = ()
     flaky: frozenset[tuple[str, CellId]] = frozenset()  # (target, cell): two runs disagreed
     gaps: tuple[GapRow, ...] = ()  # per target: cells without a measured result, and why
+    claims: tuple[ClaimRow, ...] = ()  # exportdb cases whose declared support level is wrong
 
     @functools.cached_property
     def gap_of(self) -> Mapping[tuple[str, CellId], GapRow]:

@@ -2,9 +2,9 @@
 and per mode and target the share of cells that pass.
 
 Pure: a ``Report`` in, values out. A cell *ran* when it has an outcome (pass,
-xpass, fail, error, xfail, timeout, crash) that upstream does not declare to
-fail: skipped and missing cells and expected failures are left out, so that a
-CUDA-only op info run on a CPU never hides whether the HOP works. A HOP
+xpass, fail, error, xfail, timeout, crash) that neither upstream nor ExportDB
+declares to fail: skipped and missing cells and expected failures are left out, so
+that a CUDA-only op info run on a CPU never hides whether the HOP works. A HOP
 *passes in a mode* on a target when at least one of its cells ran in that
 mode and every one that ran passes (on every device).
 """
@@ -25,7 +25,7 @@ NONE_RAN = "—"
 
 
 def ran(cell: Cell) -> bool:
-    """The cell has an outcome, and it is not a failure upstream declares."""
+    """The cell has an outcome, and it is not a failure upstream or ExportDB declares."""
     return cell.status in RAN and expected_reason(cell) is None
 
 

@@ -20,13 +20,14 @@ block, row by row, column by column, skipping columns without a result):
 - ``blocks``: ``{mode, device, columns: [target index], builds: [build],
   rows: [[case, hop, first key, codes, [since label per build]]]}``;
 - ``results``: distinct results, ``[status, error type, signature, message,
-  [behaviour ids], [[key, value]] properties, tooltip detail]``;
+  [behaviour ids], [[key, value]] properties, tooltip detail, expected reason,
+  behaviour marks, [[label, value]] notes]`` (notes: ``compat.layout.cell_notes``);
 - ``result`` and ``time``: per key, its result's index and its time;
 - ``behaviours``: ``{id: {sentence, hop, mode}}``;
 - ``overview``: ``{modes, devices, rows: [[case, hop, source, variant, codes]],
   hops: [[hop, [state per target], grades]]}``: rows sorted by HOP, a row's
   codes per target, then device, then mode (the status codes above, upper
-  case where upstream declares the failure); a HOP's state per target is
+  case where upstream or ExportDB declares the failure); a HOP's state per target is
   ``k/n`` modes passing and its grade one letter of all, some, none, idle.
 """
 
@@ -41,24 +42,38 @@ from dataclasses import dataclass, field
 import jinja2
 from markupsafe import Markup
 
+from compat.claims import claim_spans
 from compat.facts import expected_reason
 from compat.layout import (
     CHANGE_GLYPH,
     CHANGE_HEADING,
+    CLAIMS_HEADING,
+    CLAIMS_MEANING,
     EXPECTED,
     GAP_STYLE,
+    MISSING_STYLE,
     MODE_MEANING,
     NO_RESULT,
     STATUS_STYLE,
     MatrixBlock,
     aot_strictness,
     behaviour_marks,
+    cell_notes,
     change_counts,
     changes_line,
+    claim_head,
+    claim_words,
+    claims_count,
+    compile_text,
     cut,
     expected_count,
+    has_exportdb,
+    resolve_compile_times,
     resolve_matrix,
+    resolve_specialised,
     since_label,
+    specialised_dims,
+    specialised_text,
     status_counts,
     strictness_flips,
     summary_line,
@@ -70,6 +85,7 @@ from compat.model import (
     BehaviourRow,
     Cell,
     ChangeKind,
+    ClaimRow,
     Facts,
     Gap,
     GapRow,
@@ -107,17 +123,31 @@ MAX_REFS = 50
 
 # Status codes of the matrix data: every status (has a result), then the two ways a
 # column can lack one: no result, or a target that could not be installed.
-# The gaps with a glyph of their own follow; they filter as "no result".
+# The gaps with a glyph of their own follow; they filter as "no result". Last, the
+# missing cells with a look of their own (release too old): results, filtered as missing.
 _CODES: tuple[tuple[str, str, str, bool], ...] = (
     *((str(s), STATUS_STYLE[s].glyph, str(s), True) for s in Status),
     (NO_RESULT_VALUE, NO_RESULT.glyph, "no result", False),
     (str(Status.ENV_ERROR), STATUS_STYLE[Status.ENV_ERROR].glyph, str(Status.ENV_ERROR), False),
     *((NO_RESULT_VALUE, style.glyph, str(gap), False) for gap, style in GAP_STYLE.items()),
+    *((str(Status.MISSING), style.glyph, str(gap), True) for gap, style in MISSING_STYLE.items()),
 )
 _CODE_OF: Mapping[Status, str] = {s: chr(97 + i) for i, s in enumerate(Status)}
 _NO_RESULT_CODE = chr(97 + len(Status))
 _ENV_ERROR_CODE = chr(97 + len(Status) + 1)
 _GAP_CODE: Mapping[Gap, str] = {g: chr(97 + len(Status) + 2 + i) for i, g in enumerate(GAP_STYLE)}
+_MISSING_CODE: Mapping[Gap, str] = {
+    g: chr(97 + len(Status) + 2 + len(GAP_STYLE) + i) for i, g in enumerate(MISSING_STYLE)
+}
+
+
+def _cell_code(cell: Cell, facts: Facts) -> str:
+    """A cell's status code, or its gap's where a missing cell has a look of its own."""
+    if cell.status is Status.MISSING:
+        gap = facts.gap_of.get((cell.target, cell.id))
+        if gap is not None and gap.gap in _MISSING_CODE:
+            return _MISSING_CODE[gap.gap]
+    return _CODE_OF[cell.status]
 
 
 @dataclass(frozen=True)
@@ -202,9 +232,13 @@ class PageView:
     builds: tuple[str, ...]
     statuses: tuple[Option, ...]
     blocks: tuple[MatrixBlock, ...]
+    block_notes: tuple[tuple[tuple[str, tuple[str, ...]], ...], ...]  # per block: (title, lines)
     modes_key: str  # the order of an overview cell's segments
     pictures: tuple[Markup, Markup]  # pass rate per mode; since when every mode passes
     timelines: tuple[TimelineGroup, ...]
+    claims: Markup | None  # <li> per exportdb case; None: the report has no exportdb rows
+    claims_count: str
+    claims_title: tuple[str, str]  # heading, what the section shows
     gaps: tuple[tuple[str, str, int, str, str], ...]  # target, gap, cells, first cells, reason
     targets: tuple[TargetInfo, ...]
     ran: tuple[TargetInfo, ...]
@@ -227,12 +261,21 @@ class _MatrixData:
     shown: set[str] = field(default_factory=set)  # the codes that appear
 
 
-def _result_data(cell: Cell, marks: Mapping[str, str]) -> list[object]:
+def _detail(cell: Cell, expected: str | None) -> str:
+    """A cell's tooltip: why it was expected to fail, its behaviours or error signature (or
+    why it did not run), and the dims a dynamic cell's export specialised."""
     reason = dict(cell.properties).get(Prop.REASON)
+    parts = [
+        f"expected: {expected}" if expected else "",
+        ", ".join(cell.behaviours) or cell.signature or reason or "",
+        ", ".join(specialised_dims(cell)),
+    ]
+    return " · ".join(p for p in parts if p)
+
+
+def _result_data(cell: Cell, marks: Mapping[str, str]) -> list[object]:
     expected = expected_reason(cell)
-    detail = ", ".join(cell.behaviours) or cell.signature or reason or ""
-    if expected:
-        detail = f"expected: {expected}" + (f" · {detail}" if detail else "")
+    detail = _detail(cell, expected)
     return [
         ord(_CODE_OF[cell.status]) - 97,
         cell.error_type,
@@ -243,6 +286,7 @@ def _result_data(cell: Cell, marks: Mapping[str, str]) -> list[object]:
         detail,
         expected,
         "".join(marks.get(b, "") for b in cell.behaviours),
+        [[label, cut(value)] for label, value in cell_notes(cell)],
     ]
 
 
@@ -264,7 +308,7 @@ def _matrix_data(report: Report, facts: Facts, blocks: Sequence[MatrixBlock]) ->
                     gap = facts.gap_of.get((t.id, row.cell))
                     codes.append(_GAP_CODE.get(gap.gap, blank) if gap is not None else blank)
                     continue
-                codes.append(_CODE_OF[cell.status])
+                codes.append(_cell_code(cell, facts))
                 value = (
                     cell.status,
                     cell.behaviours,
@@ -374,6 +418,45 @@ def _timeline_groups(report: Report, facts: Facts) -> tuple[TimelineGroup, ...]:
     )
 
 
+def _claim_item(row: ClaimRow, axes: tuple[Sequence[Mode], Sequence[Device]]) -> Markup:
+    """One ``<li>``: the case (a link to its overview row), what it declares, and per group
+    of targets (each a link to its overview cell) what the measurement says."""
+    spans = claim_spans(row)
+    groups = [
+        Markup("{}: {}").format(
+            Markup(", ").join(
+                Markup('<a href="#at:{0}/{1}">{0}</a>').format(t, row.case) for t in span.targets
+            ),
+            claim_words(span, spans, axes),
+        )
+        for span in spans
+    ]
+    return Markup(
+        '<li><a class="case" href="#case:{0}"><code>{0}</code></a> · {1} · {2}</li>\n'
+    ).format(row.case, claim_head(spans), Markup(" · ").join(groups))
+
+
+def _claims(report: Report, facts: Facts) -> Markup | None:
+    if not has_exportdb(report):
+        return None
+    axes = report_axes(report)
+    return Markup("").join(_claim_item(row, axes) for row in facts.claims)
+
+
+def _block_notes(block: MatrixBlock) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Under a dynamic block, the dims export specialised; under aoti, the compile times."""
+    notes = []
+    specialised = resolve_specialised(block)
+    if specialised:
+        lines = tuple(f"{item.case}: {specialised_text(item)}" for item in specialised)
+        notes.append(("Dimensions marked dynamic that export specialised", lines))
+    times = resolve_compile_times(block)
+    if times:
+        lines = tuple(compile_text(t) for t in times)
+        notes.append(("Compile time of torch._inductor.aoti_compile_and_package", lines))
+    return tuple(notes)
+
+
 def _overview_data(report: Report, facts: Facts) -> dict[str, object]:
     """The overview grid as the page's script reads it (see the module doc)."""
     modes, devices = report_axes(report)
@@ -403,10 +486,10 @@ def _overview_data(report: Report, facts: Facts) -> dict[str, object]:
 
 
 def _segment_code(cell: Cell | None, target: TargetInfo, row: Row | None, facts: Facts) -> str:
-    """A status code (upper case: a failure upstream declares), or why there is no result
+    """A status code (upper case: a declared failure), or why there is no result
     (``row``: the report's row of that mode and device, None where no target has one)."""
     if cell is not None:
-        code = _CODE_OF[cell.status]
+        code = _cell_code(cell, facts)
         return code.upper() if expected_reason(cell) else code
     if target.env_error is not None:
         return _ENV_ERROR_CODE
@@ -513,6 +596,24 @@ def _gap_row(g: GapRow) -> tuple[str, str, int, str, str]:
     return (g.target, str(g.gap), len(g.cells), which, cut(g.reason, 300))
 
 
+# The legend: every status, the looks of missing cells and of gaps, no result, expected.
+LEGEND: tuple[Option, ...] = (
+    *(Option(str(s), STATUS_STYLE[s].meaning, STATUS_STYLE[s].glyph) for s in Status),
+    *(Option(str(Status.MISSING), m.meaning, m.glyph) for m in MISSING_STYLE.values()),
+    *(Option(NO_RESULT_VALUE, style.meaning, style.glyph) for style in GAP_STYLE.values()),
+    Option(NO_RESULT_VALUE, NO_RESULT.meaning, NO_RESULT.glyph),
+    Option("expected", EXPECTED.meaning, EXPECTED.glyph),
+)
+
+
+def _targets_data(targets: Sequence[TargetInfo], names: Mapping[str, str]) -> list[list[str]]:
+    """Per target, what the page's script reads (see the module doc)."""
+    return [
+        [t.id, t.family, t.torch_version, cut(_first_line(t.env_error)), names[t.id], t.build]
+        for t in targets
+    ]
+
+
 def resolve_page(report: Report, facts: Facts) -> PageView:
     """Everything the template shows, computed once, in display order."""
     matrix = resolve_matrix(report, facts)
@@ -529,24 +630,23 @@ def resolve_page(report: Report, facts: Facts) -> PageView:
         headline=changes_line(facts),
         flips=strictness_flips(report),
         envs=tuple(_env(t) for t in report.targets),
-        legend=(
-            *(Option(str(s), STATUS_STYLE[s].meaning, STATUS_STYLE[s].glyph) for s in Status),
-            *(Option(NO_RESULT_VALUE, style.meaning, style.glyph) for style in GAP_STYLE.values()),
-            Option(NO_RESULT_VALUE, NO_RESULT.meaning, NO_RESULT.glyph),
-            Option("expected", EXPECTED.meaning, EXPECTED.glyph),
-        ),
+        legend=LEGEND,
         hops=tuple(sorted({row.id.hop for row in report.rows})),
         modes=tuple(dict.fromkeys(Option(str(b.mode), MODE_MEANING[b.mode]) for b in matrix)),
         devices=tuple(dict.fromkeys(str(b.device) for b in matrix)),
         builds=tuple(dict.fromkeys(t.family for t in report.targets)),
         statuses=_status_options(report, data.shown),
         blocks=matrix,
+        block_notes=tuple(_block_notes(b) for b in matrix),
         modes_key=_modes_key(report),
         pictures=(
             render_pass_rate_svg(resolve_pass_rates(report), report.targets, names),
             render_hop_since_svg(resolve_hop_overview(report), report.targets, names),
         ),
         timelines=_timeline_groups(report, facts),
+        claims=_claims(report, facts),
+        claims_count=claims_count(facts),
+        claims_title=(CLAIMS_HEADING, CLAIMS_MEANING),
         gaps=tuple(_gap_row(g) for g in facts.gaps),
         targets=report.targets,
         ran=ran,
@@ -564,17 +664,7 @@ def resolve_page(report: Report, facts: Facts) -> PageView:
         skipped=tuple((s.path, s.reason) for s in report.skipped_inputs),
         data={
             "statuses": [list(code) for code in _CODES],
-            "targets": [
-                [
-                    t.id,
-                    t.family,
-                    t.torch_version,
-                    cut(_first_line(t.env_error)),
-                    names[t.id],
-                    t.build,
-                ]
-                for t in report.targets
-            ],
+            "targets": _targets_data(report.targets, names),
             "overview": _overview_data(report, facts),
             "blocks": data.blocks,
             "results": data.results,

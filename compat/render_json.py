@@ -14,7 +14,7 @@ from typing import Any
 
 from compat.facts import expected_reason
 from compat.layout import cut
-from compat.model import Cell, Facts, Report, Row, TargetInfo
+from compat.model import Cell, ClaimRow, Facts, Report, Row, TargetInfo
 from compat.provenance import PYTEST, is_foreign, resolve_provenance
 from suites.behaviours import Behaviour
 from suites.schema import Prop
@@ -120,6 +120,15 @@ def row_data(row: Row) -> dict[str, Any]:
     }
 
 
+def claim_data(row: ClaimRow) -> dict[str, Any]:
+    """An exportdb case and its cells whose status contradicts ExportDB's declared level."""
+    cells = [
+        {"target": m.target, "cell": str(m.cell), "declared": m.declared, "status": m.status.value}
+        for m in row.misses
+    ]
+    return {"case": row.case, "cells": cells}
+
+
 def facts_data(facts: Facts) -> dict[str, list[dict[str, Any]]]:
     return {
         "since": [
@@ -174,6 +183,7 @@ def facts_data(facts: Facts) -> dict[str, list[dict[str, Any]]]:
             {"signature": s.signature, "count": s.count, "cells": list(s.cells)}
             for s in facts.signatures
         ],
+        "exportdb_claims": [claim_data(c) for c in facts.claims],
     }
 
 

@@ -8,21 +8,33 @@ from compat.facts import expected_reason
 from compat.layout import (
     CHANGE_HEADING,
     CHANGE_LABEL,
+    CLAIMS_HEADING,
+    CLAIMS_MEANING,
     EXPECTED,
     GAP_STYLE,
+    MISSING_STYLE,
     MODE_MEANING,
     NO_RESULT,
     STATUS_STYLE,
     TIMELINES_MEANING,
+    MatrixBlock,
     aot_strictness,
     behaviour_marks,
+    cell_style,
     change_counts,
     changes_line,
+    claim_text,
+    claims_count,
+    compile_text,
     cut,
-    expected_count,
+    expected_words,
+    has_exportdb,
     plural,
+    resolve_compile_times,
     resolve_matrix,
+    resolve_specialised,
     since_label,
+    specialised_text,
     status_counts,
     strictness_flips,
     summary_line,
@@ -31,7 +43,7 @@ from compat.layout import (
     verdict_summary,
 )
 from compat.markdown import md_code, md_table, md_text
-from compat.model import Cell, Facts, Report, TargetInfo, Verdict
+from compat.model import Cell, ClaimRow, Facts, Report, TargetInfo, Verdict
 from compat.overview import HopOverview, resolve_hop_overview
 from compat.provenance import resolve_provenance
 from compat.timeline import (
@@ -64,7 +76,7 @@ def _symbol(
     if cell is not None:
         flaky = (cell.target, cell.id) in facts.flaky
         return (
-            STATUS_STYLE[cell.status].symbol
+            cell_style(cell, facts).symbol
             + (EXPECTED.symbol if expected_reason(cell) else "")
             + "".join(marks.get(b, "") for b in cell.behaviours)
             + (FLAKY_MARK if flaky else "")
@@ -81,9 +93,9 @@ def _symbol(
 def _summary(report: Report, facts: Facts) -> list[str]:
     lines = [summary_line(report), ""]
     counts = [f"{STATUS_STYLE[s].symbol} {n} {s}" for s, n in status_counts(report)]
-    expected = expected_count(report)
+    expected = expected_words(report)
     if expected:
-        counts.append(f"{EXPECTED.symbol} {expected} expected (upstream declares them)")
+        counts.append(f"{EXPECTED.symbol} {expected}")
     if counts:
         lines += [" · ".join(counts), ""]
     return [*lines, f"{changes_line(facts, '**')}", ""]
@@ -130,7 +142,8 @@ def _problem(t: TargetInfo) -> str:
 
 def _legend(_report: Report, facts: Facts) -> list[str]:
     items = [f"{STATUS_STYLE[s].symbol} {s} ({STATUS_STYLE[s].meaning})" for s in Status]
-    items += [f"{g.symbol} {g.meaning}" for g in (*GAP_STYLE.values(), NO_RESULT)]
+    items += [f"{g.symbol} {g.meaning}" for g in (*MISSING_STYLE.values(), *GAP_STYLE.values())]
+    items.append(f"{NO_RESULT.symbol} {NO_RESULT.meaning}")
     marks = behaviour_marks(_report)
     lines = [
         "## Legend",
@@ -189,7 +202,27 @@ def _matrices(report: Report, facts: Facts) -> list[str]:
         if block.mode is Mode.AOT:
             lines += [f"Default strictness flips: {md_text(f)}." for f in strictness_flips(report)]
             lines += [""] if lines[-1] else []
-        lines += [*md_table(header, rows, align), ""]
+        lines += [*md_table(header, rows, align), "", *_block_notes(block)]
+    return lines
+
+
+def _block_notes(block: MatrixBlock) -> list[str]:
+    """Under a dynamic block, the dims export specialised; under aoti, the compile times."""
+    lines = []
+    specialised = resolve_specialised(block)
+    if specialised:
+        lines += ["Dimensions marked dynamic that export specialised:", ""]
+        lines += [
+            f"- {md_code(item.case, table=False)}: {md_text(specialised_text(item))}"
+            for item in specialised
+        ]
+        lines.append("")
+    times = resolve_compile_times(block)
+    if times:
+        function = md_code("torch._inductor.aoti_compile_and_package", table=False)
+        lines += [f"Compile time of {function}, per target:", ""]
+        lines += [f"- {md_text(compile_text(t))}" for t in times]
+        lines.append("")
     return lines
 
 
@@ -218,7 +251,7 @@ def hop_line(hop: HopOverview, names: Mapping[str, str]) -> str:
 HOP_LINES_MEANING = (
     "Per HOP and build family, from version to version: k/n, every case of the HOP passes "
     "in k of the n modes in which one ran; —, none ran (missing or skipped). Failures "
-    "upstream declares are left out."
+    "upstream or ExportDB declares are left out."
 )
 
 
@@ -251,7 +284,7 @@ def _changes(report: Report, facts: Facts) -> list[str]:
 
 
 def _expected(report: Report, _facts: Facts) -> list[str]:
-    """The failures upstream declares, one line per case and reason: where, and why."""
+    """The failures upstream or ExportDB declares, one line per case and reason: where, why."""
     lines = ["## Expected failures", ""]
     found: dict[tuple[str, str], tuple[dict[str, None], dict[str, None]]] = {}
     for row in report.rows:
@@ -262,13 +295,31 @@ def _expected(report: Report, _facts: Facts) -> list[str]:
                 modes[f"{row.id.mode}[{row.id.device}]"] = None
                 targets[cell.target] = None
     if not found:
-        return [*lines, "None: no failing cell is one that upstream declares.", ""]
+        return [*lines, "None: no failing cell is one that upstream or ExportDB declares.", ""]
     items = [
         f"- {md_code(case, table=False)} ({', '.join(modes)}): {md_text(reason)}; "
         f"{plural(len(targets), 'target')}: {', '.join(md_text(t) for t in targets)}"
         for (case, reason), (modes, targets) in found.items()
     ]
     return [*lines, *items, ""]
+
+
+def claims_line(row: ClaimRow, axes: tuple[Sequence[Mode], Sequence[Device]]) -> str:
+    """``- `exportdb:case` · declared SUPPORTED · 2.6.0-cpu: error in serialize``."""
+    parts = claim_text(row, axes)
+    return " · ".join([f"- {md_code(row.case, table=False)}", *(md_text(p) for p in parts)])
+
+
+def _claims(report: Report, facts: Facts) -> list[str]:
+    """Where ExportDB's declared support level and the measurement disagree, per case."""
+    if not has_exportdb(report):
+        return []
+    lines = [f"## {CLAIMS_HEADING}", "", CLAIMS_MEANING, ""]
+    if not facts.claims:
+        return [*lines, "None: every exportdb cell agrees with its declared support level.", ""]
+    axes = report_axes(report)
+    lines += [f"{claims_count(facts)} disagree:", ""]
+    return [*lines, *(claims_line(row, axes) for row in facts.claims), ""]
 
 
 def _gaps(report: Report, facts: Facts) -> list[str]:
@@ -402,6 +453,7 @@ def render_markdown(report: Report, facts: Facts) -> str:
         _changes,
         _matrices,
         _expected,
+        _claims,
         _gaps,
         _behaviours,
         _inventory,

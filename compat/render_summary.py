@@ -16,12 +16,14 @@ from compat.facts import build_families
 from compat.layout import (
     CHANGE_HEADING,
     CHANGE_LABEL,
+    CLAIMS_HEADING,
     EXPECTED,
     STATUS_STYLE,
     TIMELINES_MEANING,
     change_counts,
     changes_line,
-    expected_count,
+    claims_count,
+    expected_words,
     status_counts,
     summary_line,
     timeline_count,
@@ -89,13 +91,20 @@ def _open_details(lines: Sequence[str]) -> bool:
 
 def _headline(report: Report, facts: Facts) -> list[str]:
     counts = [f"{STATUS_STYLE[s].symbol} {n} {s}" for s, n in status_counts(report)]
-    expected = expected_count(report)
+    expected = expected_words(report)
     if expected:
-        counts.append(f"{EXPECTED.symbol} {expected} expected (upstream declares them)")
+        counts.append(f"{EXPECTED.symbol} {expected}")
     lines = [summary_line(report), ""]
     if counts:
         lines += [" · ".join(counts), ""]
-    return [*lines, changes_line(facts, "**"), ""]
+    lines += [changes_line(facts, "**"), ""]
+    if facts.claims:
+        lines += [
+            f"{CLAIMS_HEADING}: {claims_count(facts)} disagree with the support level "
+            "ExportDB declares; report.md lists them.",
+            "",
+        ]
+    return lines
 
 
 def _timelines(report: Report, facts: Facts) -> list[str]:

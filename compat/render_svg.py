@@ -24,7 +24,8 @@ PLOT_H = 150
 LABELS_H = 60  # rotated version labels, and the families' names under them
 ROW_H = 18
 
-# Okabe-Ito colours, each mode also with a marker and a dash of its own.
+# Okabe-Ito colours (its yellow darkened to read on white), each mode also with a marker
+# and a dash of its own.
 _MODE_LOOK: Mapping[Mode, tuple[str, str, str]] = {
     Mode.AOT: ("#0072b2", "circle", ""),
     Mode.STRICT: ("#d55e00", "square", "6 3"),
@@ -32,6 +33,8 @@ _MODE_LOOK: Mapping[Mode, tuple[str, str, str]] = {
     Mode.RETRACE: ("#cc79a7", "diamond", "8 3 2 3"),
     Mode.SERIALIZE: ("#e69f00", "down", "4 2 1 2"),
     Mode.NON_STRICT: ("#56b4e9", "cross", "1 3"),
+    Mode.DYNAMIC: ("#000000", "plus", "7 2 1 2 1 2"),
+    Mode.AOTI: ("#8f7f00", "bowtie", "10 3"),
 }
 _HOP_LOOK = {  # (css class, glyph, words)
     "all": ("hp-all", "✓", "every mode that ran passes"),
@@ -85,6 +88,9 @@ def _marker(shape: str, x: float, y: float) -> str:
         "down": f"M{x:.1f},{y + r + 1:.1f}l{r + 0.6},{-2 * r}h{-2 * r - 1.2}z",
         "diamond": f"M{x:.1f},{y - r - 1:.1f}l{r + 1},{r + 1}l{-r - 1},{r + 1}l{-r - 1},{-r - 1}z",
         "cross": f"M{x - r:.1f},{y - r:.1f}l{2 * r},{2 * r}m0,{-2 * r}l{-2 * r},{2 * r}",
+        "plus": f"M{x - r - 1:.1f},{y:.1f}h{2 * r + 2}M{x:.1f},{y - r - 1:.1f}v{2 * r + 2}",
+        "bowtie": f"M{x - r:.1f},{y - r:.1f}L{x + r:.1f},{y + r:.1f}V{y - r:.1f}L{x - r:.1f},"
+        f"{y + r:.1f}z",
     }
     return shapes[shape]
 

@@ -13,7 +13,14 @@ from pathlib import Path
 from rich.text import Text
 
 from compat.artifacts import HTML_NAME, MD_NAME, SUMMARY_NAME
-from compat.layout import CHANGE_GLYPH, change_counts, expected_count, plural, status_counts
+from compat.layout import (
+    CHANGE_GLYPH,
+    change_counts,
+    claims_count,
+    expected_words,
+    plural,
+    status_counts,
+)
 from compat.model import ChangeKind, Facts, Report
 from compat.timeline import (
     members_text,
@@ -29,7 +36,7 @@ _INDENT = "  "
 
 def render_terminal(report: Report, facts: Facts, folder: Path, files: Sequence[str]) -> list[Text]:
     """The lines under "wrote …": cells per status, the regressions' timelines, the files."""
-    lines = [_counts(report), *_regressions(report, facts)]
+    lines = [_counts(report), *_claims(facts), *_regressions(report, facts)]
     shown = [name for name in (SUMMARY_NAME, MD_NAME, HTML_NAME) if name in files]
     if shown:
         where = Text(f"{_INDENT}read   ", style="bold") + Text(f"{folder / shown[0]}")
@@ -41,10 +48,18 @@ def render_terminal(report: Report, facts: Facts, folder: Path, files: Sequence[
 
 def _counts(report: Report) -> Text:
     parts = [f"{n} {status}" for status, n in status_counts(report)]
-    expected = expected_count(report)
+    expected = expected_words(report)
     if expected:
-        parts.append(f"{expected} expected (upstream declares them)")
+        parts.append(expected)
     return Text(f"{_INDENT}cells  ", style="bold") + Text(" · ".join(parts) or "none")
+
+
+def _claims(facts: Facts) -> list[Text]:
+    """One line when the measurement contradicts ExportDB's declared support levels."""
+    if not facts.claims:
+        return []
+    said = f"{claims_count(facts)} disagree with the support level ExportDB declares"
+    return [Text(f"{_INDENT}claims ", style="bold") + Text(said)]
 
 
 def _regressions(report: Report, facts: Facts) -> list[Text]:

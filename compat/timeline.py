@@ -36,7 +36,7 @@ class Span:
 
     state: str  # a status value, or ``MISSING``
     targets: tuple[str, ...]  # target ids, oldest first
-    expected: bool = False  # every cell of it is a failure upstream declares
+    expected: bool = False  # every cell of it is a failure upstream or ExportDB declares
     change: ChangeKind | None = None  # the change (per the facts) that leads into it
 
 
@@ -171,7 +171,7 @@ def spans_text(
     expected: str = "",
 ) -> str:
     """``error ≤2.4.1 → pass 2.5.1 → …``: ``mark`` goes before the state a change leads into,
-    ``expected`` after a state whose cells upstream declares to fail."""
+    ``expected`` after a state whose cells upstream or ExportDB declares to fail."""
     parts = []
     for i, span in enumerate(spans):
         lead = mark(span.change) if span.change is not None else ""

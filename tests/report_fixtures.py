@@ -41,7 +41,20 @@ from compat.model import (
     Verdict,
 )
 from suites.behaviours import BUILTIN, Behaviour
-from suites.schema import CellId, Device, Mode, Prop, Source, Status, SuiteProp
+from suites.junit_xml import Testsuite, junit_document, write_junit
+from suites.results import CellResult, make_result
+from suites.schema import (
+    EXPECT_EXPORTDB_SUPPORTED,
+    EXPECT_EXPORTDB_UNSUPPORTED,
+    SCHEMA_VERSION,
+    CellId,
+    Device,
+    Mode,
+    Prop,
+    Source,
+    Status,
+    SuiteProp,
+)
 from suites.signature import signature
 
 GOLDEN_DIR = Path(__file__).parent / "data" / "golden"
@@ -643,3 +656,149 @@ def synthetic_report(folder: Path, targets: int) -> Report:
     bench = bench_module("bench_report")
     files = [bench.write_target(folder, i, 60, 6, 2) for i in range(targets)]
     return read_report([str(f) for f in files])
+
+
+# --- #18's modes and sources, as the suite writes them ---------------------------------------
+
+COVERAGE_TARGETS = ("2.6.0-cpu", "2.9.1-cpu")
+SPECIALISED = "export specialised the batch dimension args[0].0 to 3"
+_SUPPORTED = f"{EXPECT_EXPORTDB_SUPPORTED}: SUPPORTED"
+_UNSUPPORTED = f"{EXPECT_EXPORTDB_UNSUPPORTED}: NOT_SUPPORTED_YET"
+_COVERAGE_MODES = (Mode.AOT, Mode.SERIALIZE, Mode.DYNAMIC, Mode.AOTI)
+_NOT_YET = ("torch._dynamo.exc.UserError", "Dynamic control flow is not supported at the moment")
+_SERDE_COND = ("torch._export.serde.serialize.SerializeError", "Unable to serialize node cond_0")
+_TOO_OLD = "the case needs torch 2.7 or newer: a scan that carries a dict; this is torch 2.6.0+cpu"
+
+# A case's cells: its properties on every cell, and per (mode, target) how the cell went where
+# it did not simply pass: a status, an (error type, message), and properties of its own.
+_Outcome = tuple[Status, tuple[str, str] | None, Mapping[str, str]]
+_COVERAGE: tuple[tuple[str, Mapping[str, str], Mapping[tuple[Mode, str], _Outcome]], ...] = (
+    (
+        "catalog:cond.simple",
+        {Prop.SINCE: "2.4"},
+        {
+            (Mode.DYNAMIC, "2.6.0-cpu"): (
+                Status.PASS,
+                None,
+                {Prop.DYNAMIC_DIMS: "args[0].0 dynamic"},
+            ),
+            (Mode.DYNAMIC, "2.9.1-cpu"): (
+                Status.PASS,
+                None,
+                {Prop.DYNAMIC_DIMS: "args[0].0 dynamic"},
+            ),
+            (Mode.AOTI, "2.6.0-cpu"): (Status.PASS, None, {Prop.COMPILE_SECONDS: "31.2"}),
+            (Mode.AOTI, "2.9.1-cpu"): (Status.PASS, None, {Prop.COMPILE_SECONDS: "12.5"}),
+        },
+    ),
+    (
+        # the batch stays dynamic in 2.6.0; 2.9.1's export specialises it: a regression
+        "catalog:cond.fixed_batch",
+        {},
+        {
+            (Mode.DYNAMIC, "2.6.0-cpu"): (
+                Status.PASS,
+                None,
+                {Prop.DYNAMIC_DIMS: "args[0].0 dynamic, args[1].0 specialised to 4"},
+            ),
+            (Mode.DYNAMIC, "2.9.1-cpu"): (
+                Status.FAIL,
+                ("AssertionError", SPECIALISED),
+                {Prop.DYNAMIC_DIMS: "args[0].0 specialised to 3, args[1].0 specialised to 4"},
+            ),
+            (Mode.AOTI, "2.6.0-cpu"): (Status.PASS, None, {Prop.COMPILE_SECONDS: "45.6"}),
+            (Mode.AOTI, "2.9.1-cpu"): (Status.PASS, None, {Prop.COMPILE_SECONDS: "20.1"}),
+        },
+    ),
+    (
+        # its public API came in 2.7: 2.6.0 is too old for it, so its 2.9.1 pass is new
+        "catalog:scan.dict_carry",
+        {Prop.SINCE: "2.7"},
+        {
+            (mode, "2.6.0-cpu"): (
+                Status.MISSING,
+                None,
+                {Prop.GAP: "release too old", Prop.REASON: _TOO_OLD},
+            )
+            for mode in _COVERAGE_MODES
+        },
+    ),
+    (
+        # declared supported; 2.9.1's serialize errors
+        "exportdb:cond.cond_branch_class_method",
+        {Prop.EXPECTATION: _SUPPORTED, Prop.GRAPH_HOPS: "cond"},
+        {(Mode.SERIALIZE, "2.9.1-cpu"): (Status.ERROR, _SERDE_COND, {})},
+    ),
+    (
+        # declared not supported yet: fails in 2.6.0 as declared, passes in 2.9.1 but in dynamic
+        "exportdb:cond.dynamic_shape_if_guard",
+        {Prop.EXPECTATION: _UNSUPPORTED},
+        {
+            **{(mode, "2.6.0-cpu"): (Status.ERROR, _NOT_YET, {}) for mode in _COVERAGE_MODES},
+            (Mode.DYNAMIC, "2.9.1-cpu"): (Status.ERROR, _NOT_YET, {}),
+        },
+    ),
+    ("exportdb:map.map_over_dict", {Prop.EXPECTATION: _SUPPORTED, Prop.GRAPH_HOPS: "map_impl"}, {}),
+    ("user:cond.my_model", {}, {}),
+)
+# (case, target) of no cell at all: the example is not in that release's ExportDB.
+_ABSENT = frozenset({("exportdb:map.map_over_dict", "2.6.0-cpu")})
+
+
+def _coverage_result(cell: CellId, common: Mapping[str, str], outcome: _Outcome) -> CellResult:
+    """One cell as the suite's body writes it (suites.body._result): error cells carry their
+    type, first lines and signature, the testcase message is the signature."""
+    status, error, own = outcome
+    props = {str(k): v for k, v in {**common, **own}.items()}
+    message = ""
+    if error is not None:
+        error_type, text = error
+        message = signature(error_type, text)
+        props |= {
+            Prop.ERROR_TYPE.value: error_type,
+            Prop.ERROR_MESSAGE.value: text,
+            Prop.SIGNATURE.value: message,
+        }
+    elif status is Status.MISSING:
+        message = props[Prop.REASON.value]
+    if status not in (Status.MISSING, Status.SKIP):
+        props[Prop.SAMPLES.value] = "2"
+    return make_result(cell, status, 0.5, props, message, message)
+
+
+def write_coverage_junit(folder: Path, *, aoti: bool = True) -> Path:
+    """The suite's JUnit of two cpu targets over #18's modes and sources, written by the
+    suite's own writer into ``folder``: dynamic (a specialised batch), aoti (compile times,
+    left out with ``aoti=False``), a case too old for 2.6.0, ExportDB's claims (one declared
+    supported that errors in 2.9.1, one not supported yet that passes there), and a user case."""
+    modes = _COVERAGE_MODES if aoti else tuple(m for m in _COVERAGE_MODES if m is not Mode.AOTI)
+    for target in COVERAGE_TARGETS:
+        version = target.split("-")[0]
+        results = []
+        for case, common, outcomes in _COVERAGE:
+            source, _, rest = case.partition(":")
+            hop, _, variant = rest.partition(".")
+            if (case, target) in _ABSENT:
+                continue
+            for mode in modes:
+                outcome = outcomes.get((mode, target), (Status.PASS, None, {}))
+                cell = CellId(Source(source), hop, variant, mode, Device.CPU)
+                results.append(_coverage_result(cell, common, outcome))
+        properties = (
+            (SuiteProp.SCHEMA.value, SCHEMA_VERSION),
+            (SuiteProp.TARGET.value, target),
+            (SuiteProp.TORCH_VERSION.value, f"{version}+cpu"),
+            (SuiteProp.BUILD.value, "cpu"),
+            (SuiteProp.DEVICES.value, "cpu"),
+            (SuiteProp.AOT_STRICT.value, "true" if version == "2.6.0" else "false"),
+            (SuiteProp.HOP_DB.value, "importable"),
+            (SuiteProp.REGISTERED_HOPS.value, "cond,map_impl,scan,while_loop"),
+        )
+        suite = Testsuite(f"hop-suite[{target}]", properties, tuple(r.testcase() for r in results))
+        write_junit(folder / f"{target}.xml", junit_document([suite], suite.name))
+    return folder
+
+
+def coverage_report(folder: Path, *, aoti: bool = True) -> Report:
+    """``write_coverage_junit``'s files, read back as ``python -m compat report`` reads them."""
+    return read_report([str(write_coverage_junit(folder, aoti=aoti))])

@@ -207,7 +207,7 @@ def test_cell_keys_point_at_their_results() -> None:
         cell = by_cell[entry.target, entry.cell]
         assert entry.status == cell.status
         assert entry.result is not None and entry.time == cell.time
-        code, error_type, signature, message, behaviours, properties, _, _, _ = entry.result
+        code, error_type, signature, message, behaviours, properties, *_ = entry.result
         assert isinstance(code, int) and list(Status)[code] is cell.status
         assert (error_type, signature, message) == (cell.error_type, cell.signature, cell.message)
         assert behaviours == list(cell.behaviours)
