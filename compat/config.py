@@ -234,12 +234,12 @@ def parse_config(
     *,
     where: str = "pyproject.toml [tool.compat]",
     default_python: str = "3.11",
-    root: Path | None = None,
+    root: Path = Path(),
 ) -> MatrixConfig:
     """Validate a [tool.compat] table and apply ``COMPAT_VERSIONS`` / ``_BUILDS`` / ``_TARGETS``.
 
     ``root`` is the folder of the file the table was read from: ``case-path`` is relative
-    to it (default: the current folder).
+    to it (by default the current folder).
     """
     _reject_unknown(table, _TOP_KEYS, where)
     versions = _versions(table["versions"], where, "versions") if "versions" in table else None
@@ -286,10 +286,10 @@ def parse_config(
         targets=targets,
         where=where,
         audit=_audit(table.get("audit", {}), env, where),
-        modes=_modes(table.get("modes", [m.value for m in DEFAULT_MODES]), where),
+        modes=_modes(table.get("modes"), where),
         cases=_patterns(table.get("cases", []), where),
         case_modules=_case_modules(table.get("case-modules", []), where),
-        case_path=_case_path(table.get("case-path", []), where, root or Path.cwd()),
+        case_path=_case_path(table.get("case-path", []), where, root),
         aoti_timeout=_timeout(
             table.get("aoti-timeout", DEFAULT_AOTI_TIMEOUT), where, "aoti-timeout"
         ),
@@ -426,6 +426,9 @@ def _strings(value: object, where: str, key: str, example: str) -> list[str]:
 
 
 def _modes(value: object, where: str) -> tuple[Mode, ...]:
+    """``modes``, checked against the suite's; absent: the suite's default modes."""
+    if value is None:
+        return DEFAULT_MODES
     known = [m.value for m in Mode]
     items = _strings(value, where, "modes", "['aot', 'dynamic', 'aoti']")
     if not items:

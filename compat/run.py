@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -145,16 +145,18 @@ class MatrixRun:
     def suite_args(self, target: Target, junit: Path) -> list[str]:
         """The suite's arguments for one target: what [tool.compat] selects, and where to write."""
         args = ["--junit", str(junit), "--target", target.name]
-        args += [a for device in self.devices for a in ("--device", str(device))]
-        args += [a for mode in self.modes for a in ("--mode", str(mode))]
-        args += [a for pattern in self.cases for a in ("--case", pattern)]
-        args += [a for name in self.case_modules for a in ("--case-module", name)]
-        args += [a for folder in self.case_path for a in ("--case-path", str(folder))]
-        args += ["--timeout", f"{self.timeout:g}"]
+        args += _each("--device", self.devices) + _each("--mode", self.modes)
+        args += _each("--case", self.cases) + _each("--case-module", self.case_modules)
+        args += [*_each("--case-path", self.case_path), "--timeout", f"{self.timeout:g}"]
         if Mode.AOTI in self.modes:  # only aoti compiles: its own limit and cache folder
             args += ["--aoti-timeout", f"{self.aoti_timeout:g}"]
             args += ["--scratch", str(self.scratch(target))]
         return args
+
+
+def _each(flag: str, values: Iterable[object]) -> list[str]:
+    """``flag`` before each value: ``--mode aot --mode serialize``."""
+    return [arg for value in values for arg in (flag, str(value))]
 
 
 @dataclass(frozen=True)
