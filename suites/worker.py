@@ -45,14 +45,12 @@ from suites.isolation import (
 from suites.junit_xml import Provenance
 from suites.schema import DEFAULT_MODES, CellId, Device, Mode, Source, SuiteProp
 
-# With ``listing``, the hello's properties carry {case id: its --list line} under this key:
-# the plan names cases by id only (a listing run writes no JUnit for it to reach).
-LISTING_KEY = "_listing"
-
 if TYPE_CHECKING:  # torch is imported only once the worker runs
     from suites.cases import Case
 
-
+# With ``listing``, the hello's properties carry {case id: its --list line} under this key:
+# the plan names cases by id only (a listing run writes no JUnit for it to reach).
+LISTING_KEY = "_listing"
 # What a run loads unless told otherwise; user cases join when a case module is given.
 DEFAULT_SOURCES = (Source.UPSTREAM, Source.CATALOG, Source.EXPORTDB)
 
