@@ -134,11 +134,10 @@ def _failed() -> Iterator[None]:
 
 
 if CONFIG is not None:
-    RUN = MatrixRun(
+    RUN = MatrixRun.of(
+        CONFIG,
         run_id=RUN_ID,
         targets=tuple(IDS),
-        devices=CONFIG.devices,
-        timeout=CONFIG.timeout,
         config_file=CONFIG_FILE,
         own_envs=ROOT / ".nox",
         reports=REPORTS,

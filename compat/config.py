@@ -20,7 +20,7 @@ from compat.behaviours import parse_behaviours
 from compat.errors import ConfigError, did_you_mean
 from compat.versions import VersionRequest, VersionRequestError, parse_request
 from suites.behaviours import Behaviour
-from suites.schema import Device
+from suites.schema import DEFAULT_MODES, Device, Mode, Source
 
 ENV_CONFIG = "COMPAT_CONFIG"  # a TOML file whose [tool.compat] replaces pyproject.toml's
 ENV_VERSIONS = "COMPAT_VERSIONS"  # "2.6,2.9.1" or ">=2.4": replaces versions, for every build
@@ -32,6 +32,7 @@ ENV_CANDIDATE_INDEX = "COMPAT_CANDIDATE_INDEX"  # the index a version candidate 
 ENV_BASELINE = "COMPAT_BASELINE"  # "2.12.1-cu130", or a version alone
 
 DEFAULT_TIMEOUT = 300.0
+DEFAULT_AOTI_TIMEOUT = 900.0  # one aoti child: it compiles C++ (tens of seconds per case)
 
 
 class ConfigFileError(ConfigError):
@@ -113,6 +114,11 @@ class MatrixConfig:
     targets: tuple[str, ...] = ()  # explicit target ids (COMPAT_TARGETS): no resolution
     where: str = "pyproject.toml [tool.compat]"
     audit: AuditConfig = AuditConfig()
+    modes: tuple[Mode, ...] = DEFAULT_MODES
+    cases: tuple[str, ...] = ()  # fnmatch patterns over case ids, as the suite's --case
+    case_modules: tuple[str, ...] = ()  # modules whose CASES are user rows
+    case_path: tuple[Path, ...] = ()  # absolute folders where case modules are found
+    aoti_timeout: float = DEFAULT_AOTI_TIMEOUT
 
     def versions_of(self, build: Build) -> VersionRequest | None:
         return build.versions if build.versions is not None else self.versions
@@ -135,6 +141,11 @@ _TOP_KEYS = (
     "prereleases",
     "behaviours",
     "audit",
+    "modes",
+    "cases",
+    "case-modules",
+    "case-path",
+    "aoti-timeout",
 )
 _AUDIT_KEYS = ("candidate", "index-url", "baseline", "hops")
 _AUDIT_ENV = (
@@ -148,6 +159,7 @@ _BUILD_NAME = re.compile(r"^[a-z][a-z0-9.]*$")
 _BACKEND = re.compile(r"^(auto|cpu|xpu|cu\d{2,4}|rocm\d+(\.\d+){0,2})$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PYTHON = re.compile(r"^3\.\d+$")
+_MODULE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 _LOCAL = "local"
 
 
@@ -173,7 +185,8 @@ def load_config(
 ) -> MatrixConfig:
     """Read [tool.compat] from ``pyproject`` (or ``$COMPAT_CONFIG``) and apply the overrides."""
     table, where = _read_table(pyproject, env)
-    return parse_config(table, env, where=where, default_python=default_python)
+    root = config_path(pyproject, env).resolve().parent
+    return parse_config(table, env, where=where, default_python=default_python, root=root)
 
 
 def load_behaviours(
@@ -187,7 +200,7 @@ def load_behaviours(
     table, where = _read_table(pyproject, env)
     behaviours = _behaviours(table.get("behaviours", []), where)
     try:
-        parse_config(table, env, where=where)
+        parse_config(table, env, where=where, root=config_path(pyproject, env).resolve().parent)
     except ConfigError as err:
         return behaviours, (
             f"{err}; the report reads only the behaviours and goes on, but the matrix "
@@ -221,8 +234,13 @@ def parse_config(
     *,
     where: str = "pyproject.toml [tool.compat]",
     default_python: str = "3.11",
+    root: Path = Path(),
 ) -> MatrixConfig:
-    """Validate a [tool.compat] table and apply ``COMPAT_VERSIONS`` / ``_BUILDS`` / ``_TARGETS``."""
+    """Validate a [tool.compat] table and apply ``COMPAT_VERSIONS`` / ``_BUILDS`` / ``_TARGETS``.
+
+    ``root`` is the folder of the file the table was read from: ``case-path`` is relative
+    to it (by default the current folder).
+    """
     _reject_unknown(table, _TOP_KEYS, where)
     versions = _versions(table["versions"], where, "versions") if "versions" in table else None
     builds_table = table.get("builds", {"default": {}})
@@ -268,6 +286,13 @@ def parse_config(
         targets=targets,
         where=where,
         audit=_audit(table.get("audit", {}), env, where),
+        modes=_modes(table.get("modes"), where),
+        cases=_patterns(table.get("cases", []), where),
+        case_modules=_case_modules(table.get("case-modules", []), where),
+        case_path=_case_path(table.get("case-path", []), where, root),
+        aoti_timeout=_timeout(
+            table.get("aoti-timeout", DEFAULT_AOTI_TIMEOUT), where, "aoti-timeout"
+        ),
     )
 
 
@@ -376,13 +401,89 @@ def _devices(value: object, where: str) -> tuple[Device, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _timeout(value: object, where: str) -> float:
+# Each time limit: what it limits, and its default as the example.
+_TIMEOUTS = {
+    "timeout": ("forked child", DEFAULT_TIMEOUT),
+    "aoti-timeout": ("aoti child (one case's aoti cell)", DEFAULT_AOTI_TIMEOUT),
+}
+
+
+def _timeout(value: object, where: str, key: str = "timeout") -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        what, example = _TIMEOUTS[key]
         raise ConfigValueError(
-            f"{where} timeout is seconds per forked child of the suite, a positive number "
-            f"such as 300, not {value!r}"
+            f"{where} {key} is seconds per {what} of the suite, a positive number "
+            f"such as {example:g}, not {value!r}"
         )
     return float(value)
+
+
+def _strings(value: object, where: str, key: str, example: str) -> list[str]:
+    """A list of non-empty strings, stripped; else the key, the value and an example."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigValueError(f"{where} {key} must be a list such as {example}, not {value!r}")
+    return [v.strip() for v in value]
+
+
+def _modes(value: object, where: str) -> tuple[Mode, ...]:
+    """``modes``, checked against the suite's; absent: the suite's default modes."""
+    if value is None:
+        return DEFAULT_MODES
+    known = [m.value for m in Mode]
+    items = _strings(value, where, "modes", "['aot', 'dynamic', 'aoti']")
+    if not items:
+        raise ConfigValueError(
+            f"{where} modes is empty; name at least one of {', '.join(known)}, or leave "
+            "the key out for the default modes"
+        )
+    for item in items:
+        if item not in known:
+            raise ConfigValueError(
+                f"{where} modes: unknown mode {item!r}{did_you_mean(item, known)} "
+                f"(known: {', '.join(known)})"
+            )
+    return tuple(dict.fromkeys(Mode(m) for m in items))
+
+
+def _patterns(value: object, where: str) -> tuple[str, ...]:
+    """``cases``: fnmatch patterns; a source before ':' must be one (a typo matches nothing)."""
+    items = _strings(value, where, "cases", "['catalog:cond.*', 'while_loop', 'user:*']")
+    sources = [s.value for s in Source]
+    for item in items:
+        source, colon, _ = item.partition(":")
+        if colon and not any(c in source for c in "*?[") and source not in sources:
+            raise ConfigValueError(
+                f"{where} cases: {item!r} names no source {source!r}"
+                f"{did_you_mean(source, sources)} (sources: {', '.join(sources)}); a case "
+                "id is source:hop.variant"
+            )
+    return tuple(dict.fromkeys(items))
+
+
+def _case_modules(value: object, where: str) -> tuple[str, ...]:
+    items = _strings(value, where, "case-modules", "['mypkg.hop_cases']")
+    for item in items:
+        if not _MODULE.match(item):
+            raise ConfigValueError(
+                f"{where} case-modules: {item!r} is not a module name; give its dotted "
+                "import name, e.g. 'mypkg.hop_cases', and its folder in case-path"
+            )
+    return tuple(dict.fromkeys(items))
+
+
+def _case_path(value: object, where: str, root: Path) -> tuple[Path, ...]:
+    """``case-path``: folders relative to the config file's, made absolute; each must exist."""
+    items = _strings(value, where, "case-path", "['cases'] (folders relative to this file)")
+    folders = []
+    for item in items:
+        folder = (root / item).resolve()
+        if not folder.is_dir():
+            raise ConfigValueError(
+                f"{where} case-path: {item!r} ({folder}) is not a folder; give the folder that "
+                "holds your case package, relative to the file [tool.compat] is in"
+            )
+        folders.append(folder)
+    return tuple(dict.fromkeys(folders))
 
 
 def _bool(value: object, where: str, key: str) -> bool:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from packaging.version import Version
 
+from compat.config import DEFAULT_AOTI_TIMEOUT, MatrixConfig
 from compat.progress import (
     State,
     TargetState,
@@ -38,7 +39,7 @@ from compat.sources import (
     local_python,
 )
 from compat.targets import Target
-from suites.schema import Device, torch_build_tag
+from suites.schema import DEFAULT_MODES, Device, Mode, torch_build_tag
 from suites.scrub import scrub_credentials
 
 TESTS_TORCH = "2.13.0"  # the torch of `nox -s tests`
@@ -92,6 +93,38 @@ class MatrixRun:
     config_file: Path  # where [tool.compat] was read: the report takes its behaviours
     own_envs: Path  # nox's envs, which are never "the local python"
     reports: Path = Path("reports")
+    modes: tuple[Mode, ...] = DEFAULT_MODES
+    cases: tuple[str, ...] = ()  # fnmatch patterns over case ids (the suite's --case)
+    case_modules: tuple[str, ...] = ()  # modules whose CASES are user rows
+    case_path: tuple[Path, ...] = ()  # absolute folders where case modules are found
+    aoti_timeout: float = DEFAULT_AOTI_TIMEOUT
+
+    @classmethod
+    def of(
+        cls,
+        config: MatrixConfig,
+        *,
+        run_id: str,
+        targets: tuple[str, ...],
+        config_file: Path,
+        own_envs: Path,
+        reports: Path = Path("reports"),
+    ) -> MatrixRun:
+        """What [tool.compat] says about every target of one run."""
+        return cls(
+            run_id=run_id,
+            targets=targets,
+            devices=config.devices,
+            timeout=config.timeout,
+            config_file=config_file,
+            own_envs=own_envs,
+            reports=reports,
+            modes=config.modes,
+            cases=config.cases,
+            case_modules=config.case_modules,
+            case_path=config.case_path,
+            aoti_timeout=config.aoti_timeout,
+        )
 
     @property
     def junit(self) -> Path:
@@ -104,6 +137,26 @@ class MatrixRun:
     @property
     def logs(self) -> Path:
         return self.reports / "_scratch" / "logs"
+
+    def scratch(self, target: Target) -> Path:
+        """Where a target's aoti packages and compile cache go (the suite's --scratch)."""
+        return self.reports / "_scratch" / "compile" / target.name
+
+    def suite_args(self, target: Target, junit: Path) -> list[str]:
+        """The suite's arguments for one target: what [tool.compat] selects, and where to write."""
+        args = ["--junit", str(junit), "--target", target.name]
+        args += _each("--device", self.devices) + _each("--mode", self.modes)
+        args += _each("--case", self.cases) + _each("--case-module", self.case_modules)
+        args += [*_each("--case-path", self.case_path), "--timeout", f"{self.timeout:g}"]
+        if Mode.AOTI in self.modes:  # only aoti compiles: its own limit and cache folder
+            args += ["--aoti-timeout", f"{self.aoti_timeout:g}"]
+            args += ["--scratch", str(self.scratch(target))]
+        return args
+
+
+def _each(flag: str, values: Iterable[object]) -> list[str]:
+    """``flag`` before each value: ``--mode aot --mode serialize``."""
+    return [arg for value in values for arg in (flag, str(value))]
 
 
 @dataclass(frozen=True)
@@ -247,13 +300,7 @@ def _run_suite(
     before = junit.stat().st_mtime if junit.exists() else None
     try:
         runner.run(
-            [
-                python,
-                *("-m", "suites", "--junit", str(junit), "--target", target.name),
-                *(arg for device in run.devices for arg in ("--device", device)),
-                *("--timeout", f"{run.timeout:g}"),
-            ],
-            external=target.is_local,
+            [python, "-m", "suites", *run.suite_args(target, junit)], external=target.is_local
         )
     except RunFailed as err:
         wrote = junit.exists() and junit.stat().st_mtime != before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Mapping
@@ -11,7 +12,7 @@ from pathlib import Path
 from suites.runner import RunConfig, SuiteError, describe, run
 from suites.schema import DEFAULT_MODES, Device, Mode, Source
 from suites.summary import render_summary
-from suites.worker import WorkerConfig
+from suites.worker import LISTING_KEY, WorkerConfig, default_sources
 
 EXIT_INTERRUPTED = 130
 # The default of --jobs: nox's matrix sets it to share the CPUs between targets run at once.
@@ -40,6 +41,14 @@ def _parser() -> argparse.ArgumentParser:
         help="only cases whose hop or hop.variant matches this fnmatch pattern (repeatable)",
     )
     p.add_argument(
+        "--case",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="only cases whose id (source:hop.variant), hop.variant or hop matches this "
+        "fnmatch pattern (repeatable), e.g. 'catalog:cond.*' or 'exportdb:*'",
+    )
+    p.add_argument(
         "--mode",
         action="append",
         choices=[m.value for m in Mode],
@@ -58,7 +67,24 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         choices=[s.value for s in Source],
         default=[],
-        help="only cases from this source (repeatable; default: upstream and catalog)",
+        help="only cases from this source (repeatable; default: upstream, catalog and "
+        "exportdb, and user when a --case-module is given)",
+    )
+    p.add_argument(
+        "--case-module",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a module whose module-level CASES (suites.cases.Case) become user: rows "
+        "(repeatable; importable here, or found on a --case-path)",
+    )
+    p.add_argument(
+        "--case-path",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help="a folder put first on sys.path, where case modules are found (repeatable)",
     )
     p.add_argument(
         "--timeout",
@@ -103,12 +129,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
     if args.jobs is not None and args.jobs < 1:
         parser.error(f"--jobs must be at least 1, not {args.jobs}")
+    sources = _sources(parser, args)
     worker = WorkerConfig(
-        sources=tuple(Source(s) for s in args.source) or tuple(Source),
+        sources=sources,
         hops=tuple(args.hop),
         modes=tuple(Mode(m) for m in args.mode) or DEFAULT_MODES,
         devices=tuple(Device(d) for d in args.device) or None,
         target=args.target,
+        cases=tuple(args.case),
+        case_modules=tuple(args.case_module),
+        case_path=tuple(str(p.resolve()) for p in args.case_path),
+        listing=args.list,
     )
     config = RunConfig(
         worker=worker,
@@ -132,10 +163,30 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_INTERRUPTED if outcome.interrupted else 0
 
 
+def _sources(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[Source, ...]:
+    """The sources asked for, or the default; a usage error where they contradict."""
+    for folder in args.case_path:
+        if not folder.is_dir():
+            parser.error(
+                f"--case-path {folder} is not a folder; give the folder that holds the case module"
+            )
+    sources = tuple(Source(s) for s in dict.fromkeys(args.source))
+    if not sources:
+        return default_sources(args.case_module)
+    if Source.USER in sources and not args.case_module:
+        parser.error("--source user needs a --case-module NAME to load the user cases from")
+    if args.case_module and Source.USER not in sources:
+        parser.error(
+            "--case-module loads user cases, but --source leaves them out; add --source user"
+        )
+    return sources
+
+
 def _print_plan(config: RunConfig) -> int:
-    _, plan = describe(config)
+    properties, plan = describe(config)
+    lines = json.loads(properties.get(LISTING_KEY, "{}"))
     for case, cells in plan:
-        print(case)
+        print(lines.get(case, case))
         for cell in cells:
             print(f"  {cell}")
     print(f"{sum(len(c) for _, c in plan)} cells in {len(plan)} cases", file=sys.stderr)

@@ -136,6 +136,7 @@ class SuiteProp(enum.StrEnum):
     AOT_STRICT = "aot_strict"  # "true" / "false": export()'s default strictness
     REGISTERED_HOPS = "registered_hops"  # comma-separated, sorted
     HOP_DB = "hop_db"  # "importable" or "unavailable: <why>"
+    EXPORTDB = "exportdb"  # ExportDB's examples: "importable" or "unavailable: <why>"
     INTERRUPTED = "interrupted"  # present when the run was cut short
 
 

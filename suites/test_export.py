@@ -3,8 +3,10 @@
 ``python -m unittest suites.test_export`` or ``pytest suites/test_export.py``.
 It runs in-process, so without the time limit and crash isolation of
 ``python -m suites``. Narrow it with comma-separated environment variables:
-``HOP_SUITE_HOP`` (fnmatch patterns over hop or hop.variant),
-``HOP_SUITE_SOURCE``, ``HOP_SUITE_MODE``, ``HOP_SUITE_DEVICE``.
+``HOP_SUITE_HOP`` (fnmatch patterns over hop or hop.variant), ``HOP_SUITE_CASE``
+(fnmatch patterns over the case id, hop.variant or hop), ``HOP_SUITE_SOURCE``,
+``HOP_SUITE_MODE``, ``HOP_SUITE_DEVICE``; add user cases with
+``HOP_SUITE_CASE_MODULE`` (module names) and ``HOP_SUITE_CASE_PATH`` (folders).
 
 Outcome mapping: pass passes; xfail (a known behaviour reproduced) is an
 expected failure and xpass (one the reference expected, absent) an
@@ -23,6 +25,7 @@ from suites.collect import identifier, load_source, plan, select
 from suites.environment import available_devices
 from suites.results import CellResult
 from suites.schema import DEFAULT_MODES, CellId, Device, Mode, Source, Status
+from suites.worker import default_sources
 
 
 def _listed(env: Mapping[str, str], key: str) -> tuple[str, ...]:
@@ -31,11 +34,15 @@ def _listed(env: Mapping[str, str], key: str) -> tuple[str, ...]:
 
 def load_cells(env: Mapping[str, str]) -> tuple[tuple[Case, CellId], ...]:
     """Every (case, cell) the environment variables select."""
-    sources = tuple(Source(s) for s in _listed(env, "HOP_SUITE_SOURCE")) or tuple(Source)
+    modules, paths = _listed(env, "HOP_SUITE_CASE_MODULE"), _listed(env, "HOP_SUITE_CASE_PATH")
+    sources = tuple(Source(s) for s in _listed(env, "HOP_SUITE_SOURCE"))
     modes = tuple(Mode(m) for m in _listed(env, "HOP_SUITE_MODE")) or DEFAULT_MODES
     devices = tuple(Device(d) for d in _listed(env, "HOP_SUITE_DEVICE")) or available_devices()
+    hops, patterns = _listed(env, "HOP_SUITE_HOP"), _listed(env, "HOP_SUITE_CASE")
     cases = [
-        c for s in sources for c in select(load_source(s, env)[0], _listed(env, "HOP_SUITE_HOP"))
+        c
+        for s in sources or default_sources(modules)
+        for c in select(load_source(s, env, modules, paths)[0], hops, patterns)
     ]
     return tuple((case, cell) for case, cells in plan(cases, modes, devices) for cell in cells)
 

@@ -29,6 +29,7 @@ import os
 import select
 import signal
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -42,10 +43,21 @@ from suites.isolation import (
     thread_count,
 )
 from suites.junit_xml import Provenance
-from suites.schema import DEFAULT_MODES, CellId, Device, Mode, Source
+from suites.schema import DEFAULT_MODES, CellId, Device, Mode, Source, SuiteProp
 
 if TYPE_CHECKING:  # torch is imported only once the worker runs
     from suites.cases import Case
+
+# With ``listing``, the hello's properties carry {case id: its --list line} under this key:
+# the plan names cases by id only (a listing run writes no JUnit for it to reach).
+LISTING_KEY = "_listing"
+# What a run loads unless told otherwise; user cases join when a case module is given.
+DEFAULT_SOURCES = (Source.UPSTREAM, Source.CATALOG, Source.EXPORTDB)
+
+
+def default_sources(case_modules: Sequence[str]) -> tuple[Source, ...]:
+    """The sources a run loads when none is named: user too when there are case modules."""
+    return DEFAULT_SOURCES + ((Source.USER,) if case_modules else ())
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,10 @@ class WorkerConfig:
     target: str | None = None
     describe: bool = True
     warm_up: bool = True  # False when only listing: nothing will be exported
+    cases: tuple[str, ...] = ()  # --case fnmatch patterns over the case id, hop.variant or hop
+    case_modules: tuple[str, ...] = ()  # --case-module: modules whose CASES are user rows
+    case_path: tuple[str, ...] = ()  # --case-path: folders put first on sys.path to find them
+    listing: bool = False  # --list: the hello also carries each case's --list line
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -75,6 +91,10 @@ class WorkerConfig:
             target=data["target"],
             describe=data["describe"],
             warm_up=data["warm_up"],
+            cases=tuple(data["cases"]),
+            case_modules=tuple(data["case_modules"]),
+            case_path=tuple(data["case_path"]),
+            listing=data["listing"],
         )
 
 
@@ -175,6 +195,27 @@ def _serve(channel: TextIO, children: _Children) -> None:
                 children.start(json.loads(line))
 
 
+def _load_cases(config: WorkerConfig) -> tuple[dict[str, Case], dict[str, str]]:
+    """The selected cases by id, and each loaded source's status property (collect.STATUS_PROPS).
+
+    User cases load first, so that a broken case module fails before hop_db's seconds of
+    imports; the cases keep the order of ``config.sources``. Raises ``CaseModuleError``.
+    """
+    from suites import collect
+
+    loaded: dict[Source, tuple[Case, ...]] = {}
+    statuses: dict[str, str] = {}
+    for source in sorted(config.sources, key=lambda s: s is not Source.USER):
+        found, status = collect.load_source(
+            source, os.environ, config.case_modules, config.case_path
+        )
+        loaded[source] = collect.select(found, config.hops, config.cases)
+        if status is not None and source in collect.STATUS_PROPS:
+            statuses[collect.STATUS_PROPS[source].value] = status
+    cases = {c.id: c for source in config.sources for c in loaded[source]}
+    return cases, statuses
+
+
 def main(argv: list[str]) -> int:
     """Serve one parent until its stdin closes."""
     stamp = Provenance.now()  # the run's date: the describing worker starts with the run
@@ -190,6 +231,7 @@ def main(argv: list[str]) -> int:
 
     threads = thread_count()
     from suites import collect, environment
+    from suites.user import CaseModuleError
 
     hops = environment.registered_hops()  # before any case module registers more
     devices = config.devices or environment.available_devices()
@@ -201,17 +243,22 @@ def main(argv: list[str]) -> int:
         _emit(channel, "usage", message=message)
         return 2
 
-    cases: dict[str, Case] = {}
-    hop_db: str | None = None
-    for source in config.sources:
-        loaded, status = collect.load_source(source, os.environ)
-        hop_db = status or hop_db
-        cases.update((c.id, c) for c in collect.select(loaded, config.hops))
+    try:
+        cases, statuses = _load_cases(config)
+    except CaseModuleError as err:
+        _emit(channel, "usage", message=str(err))
+        return 2
 
     if config.warm_up:
         prewarm()
     if config.describe:
+        hop_db = statuses.pop(SuiteProp.HOP_DB.value, None)
         properties = environment.suite_properties(config.target, devices, hop_db, hops, stamp)
+        properties.update(statuses)
+        if config.listing:
+            properties[LISTING_KEY] = json.dumps(
+                {c.id: collect.describe_case(c) for c in cases.values()}
+            )
         plan = collect.plan(cases.values(), config.modes, devices)
         rows = [[case.id, [str(c) for c in cells]] for case, cells in plan]
         _emit(channel, "hello", properties=properties, plan=rows)

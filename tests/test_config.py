@@ -19,7 +19,7 @@ from compat.config import (
     parse_config,
 )
 from compat.errors import ConfigError, ExitCode
-from suites.schema import Device
+from suites.schema import DEFAULT_MODES, Device, Mode
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -183,6 +183,52 @@ def test_basic_table() -> None:
             ConfigError,
             ["behaviours[0]"],
         ),
+        # what a matrix runs: modes, cases, case modules, their folders, aoti's time limit
+        (
+            '[tool.compat]\nversions = ["2.6"]\nmodes = ["aot", "dynamc"]',
+            ConfigValueError,
+            ["modes: unknown mode 'dynamc'; did you mean 'dynamic'?", "(known: aot, strict"],
+        ),
+        (
+            '[tool.compat]\nversions = ["2.6"]\nmodes = []',
+            ConfigValueError,
+            ["modes is empty; name at least one of aot", "leave the key out"],
+        ),
+        (
+            '[tool.compat]\nversions = ["2.6"]\nmodes = "aoti"',
+            ConfigValueError,
+            ["modes must be a list such as ['aot', 'dynamic', 'aoti'], not 'aoti'"],
+        ),
+        (
+            '[tool.compat]\nversions = ["2.6"]\ncases = ["catlog:cond.*"]',
+            ConfigValueError,
+            ["cases: 'catlog:cond.*' names no source 'catlog'; did you mean 'catalog'?"],
+        ),
+        (
+            '[tool.compat]\nversions = ["2.6"]\ncases = [""]',
+            ConfigValueError,
+            ["cases must be a list such as ['catalog:cond.*'"],
+        ),
+        (
+            '[tool.compat]\nversions = ["2.6"]\ncase-modules = ["mypkg/hop_cases.py"]',
+            ConfigValueError,
+            ["case-modules: 'mypkg/hop_cases.py' is not a module name", "'mypkg.hop_cases'"],
+        ),
+        (
+            '[tool.compat]\nversions = ["2.6"]\ncase-module = ["mypkg.hop_cases"]',
+            UnknownKeyError,
+            ["unknown key 'case-module'; did you mean 'case-modules'?"],
+        ),
+        (
+            '[tool.compat]\nversions = ["2.6"]\ncase-path = "cases"',
+            ConfigValueError,
+            ["case-path must be a list such as ['cases'] (folders relative to this file)"],
+        ),
+        (
+            '[tool.compat]\nversions = ["2.6"]\naoti-timeout = -1',
+            ConfigValueError,
+            ["aoti-timeout is seconds per aoti child (one case's aoti cell) of the suite"],
+        ),
     ],
 )
 def test_invalid_tables(text: str, error: type[ConfigError], fragments: list[str]) -> None:
@@ -260,6 +306,35 @@ def test_compat_config_replaces_the_table(tmp_path: Path) -> None:
     assert [b.name for b in config.builds] == ["default"]
     assert config.python == "3.12"
     assert config.where == "matrix.toml [tool.compat]"
+
+
+def test_selection_defaults() -> None:
+    config = parse_config(table(BASIC), {})
+    assert config.modes == DEFAULT_MODES
+    assert (config.cases, config.case_modules, config.case_path) == ((), (), ())
+    assert config.aoti_timeout == 900.0
+
+
+def test_case_path_is_relative_to_the_config_file(tmp_path: Path) -> None:
+    (tmp_path / "cases").mkdir()
+    path = tmp_path / "matrix.toml"
+    path.write_text(
+        '[tool.compat]\nversions = ["2.6"]\nmodes = ["aoti", "aot", "aoti"]\n'
+        'case-modules = ["mypkg.hop_cases"]\ncase-path = ["cases", "./cases", "."]\n',
+        encoding="utf-8",
+    )
+    config = load_config(ROOT / "pyproject.toml", {"COMPAT_CONFIG": str(path)})
+    assert config.case_path == (tmp_path / "cases", tmp_path)  # absolute, once each
+    assert config.modes == (Mode.AOTI, Mode.AOT)
+    assert config.case_modules == ("mypkg.hop_cases",)
+
+
+def test_a_missing_case_path_names_where_it_was_looked_for(tmp_path: Path) -> None:
+    path = tmp_path / "matrix.toml"
+    path.write_text('[tool.compat]\nversions = ["2.6"]\ncase-path = ["cases"]\n', "utf-8")
+    with pytest.raises(ConfigValueError) as info:
+        load_config(ROOT / "pyproject.toml", {"COMPAT_CONFIG": str(path)})
+    assert f"case-path: 'cases' ({tmp_path / 'cases'}) is not a folder" in str(info.value)
 
 
 AUDIT = (

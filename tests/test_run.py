@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from packaging.version import Version
 
-from compat.config import Build, InstallSource, SourceKind
+from compat.config import Build, InstallSource, SourceKind, load_config
 from compat.junit import parse_junit
 from compat.progress import State, TargetState, read_states, write_state
 from compat.run import (
@@ -25,7 +25,7 @@ from compat.run import (
     run_target,
 )
 from compat.targets import LOCAL, Target, TargetId
-from suites.schema import Device
+from suites.schema import DEFAULT_MODES, Device
 
 SUITE_XML = Path(__file__).parent / "data" / "junit" / "suite" / "suite-2.6.0-cu124.xml"
 SUITE_COUNTS = (("pass", 9), ("error", 3), ("xfail", 3))
@@ -300,11 +300,57 @@ def test_run_target_installs_and_runs_what_the_target_says(tmp_path: Path) -> No
         "run",
         "python",
         *("-m", "suites", "--junit", str(outcome.junit), "--target", "2.13.0-cpu"),
-        *("--device", "cpu", "--timeout", "300", "external=False"),
+        *("--device", "cpu"),
+        *(a for mode in DEFAULT_MODES for a in ("--mode", mode.value)),
+        *("--timeout", "300", "external=False"),
     )
     assert any(line.startswith("installed in ") for line in runner.logs)
     assert "torch 2.13.0+cpu (CUDA None, HIP None) -> build cpu" in runner.logs
     assert runner.warnings == []
+
+
+SELECTING = """
+[tool.compat]
+versions = ["2.13.0"]
+modes = ["aot", "aoti"]
+cases = ["user:*", "catalog:cond.*"]
+case-modules = ["mypkg.hop_cases"]
+case-path = ["cases"]
+aoti-timeout = 1200
+"""
+
+
+def test_the_configured_selection_reaches_the_suite(tmp_path: Path) -> None:
+    (tmp_path / "cases").mkdir()
+    config_file = tmp_path / "matrix.toml"
+    config_file.write_text(SELECTING, encoding="utf-8")
+    config = load_config(tmp_path / "pyproject.toml", {"COMPAT_CONFIG": str(config_file)})
+    target = wheelhouse_target(tmp_path)
+    run = MatrixRun.of(
+        config,
+        run_id="run1",
+        targets=(target.name,),
+        config_file=config_file,
+        own_envs=tmp_path / ".nox",
+        reports=tmp_path / "reports",
+    )
+    runner = FakeRunner()
+    outcome = run_target(runner, target, {}, run)
+    suite = next(call for call in runner.calls if call[0] == "run" and "suites" in call)
+    assert suite[suite.index("--junit") :] == (
+        *("--junit", str(outcome.junit), "--target", "2.13.0-cpu", "--device", "cpu"),
+        *("--mode", "aot", "--mode", "aoti", "--case", "user:*", "--case", "catalog:cond.*"),
+        *("--case-module", "mypkg.hop_cases", "--case-path", str(tmp_path / "cases")),
+        *("--timeout", "300", "--aoti-timeout", "1200"),
+        *("--scratch", str(tmp_path / "reports" / "_scratch" / "compile" / "2.13.0-cpu")),
+        "external=False",
+    )
+
+
+def test_without_aoti_the_suite_gets_no_compile_settings(tmp_path: Path) -> None:
+    run = matrix_run(tmp_path, "local")
+    args = run.suite_args(local_target(), tmp_path / "local.xml")
+    assert "--aoti-timeout" not in args and "--scratch" not in args
 
 
 def test_local_target_runs_the_external_python(tmp_path: Path) -> None:
