@@ -186,10 +186,6 @@ def _after_xfail(place: tuple[str, int] | None, first_xfail: Mapping[str, int]) 
 
 # --- gaps --------------------------------------------------------------------
 
-# The suite property that says whether ExportDB's examples loaded: "importable" or
-# "unavailable: <why>", as hop_db's (written by suites.exportdb).
-EXPORTDB_PROPERTY = "exportdb"
-
 
 def resolve_gaps(report: Report) -> tuple[GapRow, ...]:
     """Every (target, row) without a measured result, grouped by target, gap and reason."""
@@ -238,7 +234,7 @@ def _absent_gap(
     hop_db = props.get(SuiteProp.HOP_DB.value, "")
     if cell.source is Source.UPSTREAM and hop_db.startswith("unavailable"):
         return Gap.HOP_DB_UNAVAILABLE, hop_db.partition(":")[2].strip() or hop_db
-    exportdb = props.get(EXPORTDB_PROPERTY, "")
+    exportdb = props.get(SuiteProp.EXPORTDB.value, "")
     if cell.source is Source.EXPORTDB and exportdb.startswith("unavailable"):
         return Gap.EXPORTDB_UNAVAILABLE, exportdb.partition(":")[2].strip() or exportdb
     if (cell.mode, cell.device) not in modes_run:
