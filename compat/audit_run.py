@@ -58,7 +58,7 @@ from compat.config import (
 from compat.errors import CompatError
 from compat.load import load_inputs
 from compat.model import ChangeKind
-from compat.run import PROBE, log_tail, read_probe, scrub_log
+from compat.run import PROBE, aoti_args, log_tail, read_probe, scrub_log, selection_args
 from compat.sources import (
     ENV_LOCAL_PYTHON,
     check_source,
@@ -355,7 +355,8 @@ def _run_suites(
     settings: AuditSettings,
     scratch: Path,
 ) -> dict[str, Path]:
-    """Both suites with the same cases, modes and devices; at once where the CPUs allow."""
+    """Both suites with the same cases, modes and devices ([tool.compat] selects them, as for
+    the matrix); at once where the CPUs allow."""
     together = settings.cpus >= 2
     jobs: tuple[tuple[str, str], ...] = ()
     if together and not env.get(JOBS_ENV, "").strip():
@@ -368,6 +369,8 @@ def _run_suites(
                 *("-m", "suites", "--junit", str(junit[side.role]), "--target", side.target),
                 *(arg for device in config.devices for arg in ("--device", device)),
                 *(arg for hop in config.audit.hops for arg in ("--hop", hop)),
+                *selection_args(config),  # the matrix's modes, cases and case modules
+                *aoti_args(config.modes, config.aoti_timeout, scratch / f"{side.role}.compile"),
                 *("--timeout", f"{config.timeout:g}", "--no-recheck"),
             ),
             scratch / f"{side.role}.suite.log",

@@ -148,10 +148,22 @@ class MatrixRun:
         args += _each("--device", self.devices) + _each("--mode", self.modes)
         args += _each("--case", self.cases) + _each("--case-module", self.case_modules)
         args += [*_each("--case-path", self.case_path), "--timeout", f"{self.timeout:g}"]
-        if Mode.AOTI in self.modes:  # only aoti compiles: its own limit and cache folder
-            args += ["--aoti-timeout", f"{self.aoti_timeout:g}"]
-            args += ["--scratch", str(self.scratch(target))]
-        return args
+        return args + aoti_args(self.modes, self.aoti_timeout, self.scratch(target))
+
+
+def selection_args(config: MatrixConfig) -> list[str]:
+    """The suite's arguments for what [tool.compat] selects: modes, cases, case modules."""
+    args = _each("--mode", config.modes) + _each("--case", config.cases)
+    return (
+        args + _each("--case-module", config.case_modules) + _each("--case-path", config.case_path)
+    )
+
+
+def aoti_args(modes: Iterable[Mode], limit: float, scratch: Path) -> list[str]:
+    """aoti's own time limit and compile folder, when it runs (only aoti compiles)."""
+    if Mode.AOTI not in modes:
+        return []
+    return ["--aoti-timeout", f"{limit:g}", "--scratch", str(scratch)]
 
 
 def _each(flag: str, values: Iterable[object]) -> list[str]:

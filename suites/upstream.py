@@ -71,7 +71,7 @@ def load_upstream() -> Upstream:
             Case(
                 hop,
                 variant,
-                functools.partial(build, op),
+                OpInfoBuild(op),
                 source=Source.UPSTREAM,
                 expectation=functools.partial(expectation, op),
             )
@@ -82,6 +82,21 @@ def load_upstream() -> Upstream:
 def _safe(name: str) -> str:
     # Cell ids use '.', '/' and ':' as separators.
     return re.sub(r"[./:\s]+", "_", name)
+
+
+@dataclass(frozen=True, eq=False)
+class OpInfoBuild:
+    """Builds one hop_db op info's case; its ``__doc__`` (``Case.pattern``) names the op info."""
+
+    op: Any
+
+    def __post_init__(self) -> None:
+        variant = f", variant {self.op.variant_test_name}" if self.op.variant_test_name else ""
+        doc = f"hop_db's op info {self.op.name}{variant}: its float32 sample inputs"
+        object.__setattr__(self, "__doc__", doc)
+
+    def __call__(self, device: str) -> Built:
+        return build(self.op, device)
 
 
 def build(op: Any, device: str) -> Built:

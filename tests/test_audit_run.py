@@ -8,6 +8,7 @@ the real ones. The last test installs the 2.13.0+cpu wheel from
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -326,6 +327,22 @@ def test_both_suites_run_at_once_where_the_cpus_allow(
     assert [a for i, a in enumerate(first[1:]) if first[i] not in strip] == [
         a for i, a in enumerate(second[1:]) if second[i] not in strip
     ]
+
+
+def test_both_suites_run_what_the_matrix_selects(tmp_path: Path) -> None:
+    """[tool.compat]'s modes and cases reach both suites; aoti gets its own compile folders."""
+    table = tomllib.loads(CONFIG)["tool"]["compat"]
+    table |= {"modes": ["aot", "aoti"], "cases": ["catalog:cond.*"], "aoti-timeout": 600}
+    shell = FakeShell({WL: P, COND: P})
+    run_audit(shell, parse_config(table, LOCAL_ENV), LOCAL_ENV, settings(tmp_path))
+    suites = [argv for batch in shell.calls for argv in batch if "suites" in argv]
+    assert len(suites) == 2
+    for argv in suites:
+        pairs = list(itertools.pairwise(argv))
+        assert ("--mode", "aot") in pairs and ("--mode", "aoti") in pairs
+        assert ("--case", "catalog:cond.*") in pairs and ("--aoti-timeout", "600") in pairs
+    scratch = {argv[argv.index("--scratch") + 1] for argv in suites}
+    assert len(scratch) == 2  # one compile folder per side, in the audit's own scratch
 
 
 def test_the_default_baseline_is_the_newest_older_release_of_the_family(tmp_path: Path) -> None:

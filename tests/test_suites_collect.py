@@ -83,3 +83,25 @@ def test_worker_config_round_trips() -> None:
         listing=True,
     )
     assert WorkerConfig.from_json(config.to_json()) == config
+
+
+def test_list_names_each_upstream_case_by_its_op_info() -> None:
+    """--list's pattern sentence of an upstream case is its op info, not a builder's docstring."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    done = subprocess.run(
+        [sys.executable, "-m", "suites", "--list", "--source", "upstream", "--mode", "aot"],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("upstream:")]
+    if not lines:
+        pytest.skip(f"hop_db gives no cases here: {done.stderr[-300:]}")
+    for line in lines:
+        case = line.split()[0]
+        hop = case.removeprefix("upstream:").split(".")[0]
+        assert f"hop_db's op info {hop}" in line, line
