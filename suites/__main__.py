@@ -70,6 +70,20 @@ def _parser() -> argparse.ArgumentParser:
         "(default: 300)",
     )
     p.add_argument(
+        "--aoti-timeout",
+        type=float,
+        default=900.0,
+        metavar="SECONDS",
+        help="time limit per child of the aoti mode, which compiles C++ (default: 900)",
+    )
+    p.add_argument(
+        "--scratch",
+        type=Path,
+        metavar="DIR",
+        help="where aoti packages and inductor's compile cache (DIR/inductor) go; kept, so a "
+        "second run compiles warm (default: a temporary folder removed after the run)",
+    )
+    p.add_argument(
         "--jobs",
         type=int,
         metavar="N",
@@ -101,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--junit is required (or use --list)")
     if args.timeout <= 0:
         parser.error(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
+    if args.aoti_timeout <= 0:
+        parser.error(
+            f"--aoti-timeout must be a positive number of seconds, not {args.aoti_timeout:g}"
+        )
     if args.jobs is not None and args.jobs < 1:
         parser.error(f"--jobs must be at least 1, not {args.jobs}")
     worker = WorkerConfig(
@@ -114,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         worker=worker,
         junit=args.junit,
         timeout=args.timeout,
+        mode_timeouts={Mode.AOTI: args.aoti_timeout},
+        scratch=args.scratch,
         env=dict(os.environ),
         jobs=args.jobs or default_jobs(os.environ),
         shuffle=args.shuffle,

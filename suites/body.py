@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -11,13 +12,14 @@ from typing import Any
 
 import torch
 
-from suites import dynamic, modes
+from suites import aoti, dynamic, modes
 from suites.behaviours import resolve_status
 from suites.cases import Case, Sample
 from suites.gaps import resolve_gap
 from suites.groups import PUBLIC_EXPORT, SHARED_EXPORT
 from suites.results import CellResult, make_result
 from suites.schema import Device, Mode, Prop, Status
+from suites.scratch import resolve_scratch
 from suites.scrub import scrub_credentials
 from suites.signature import signature
 
@@ -102,18 +104,29 @@ class _Tally:
 Deriver = Callable[[torch.nn.Module, Sample, modes.Notes], modes.Derived]
 
 
-def run_cell(case: Case, mode: Mode, device: Device) -> CellResult:
+def run_cell(
+    case: Case, mode: Mode, device: Device, env: Mapping[str, str] | None = None
+) -> CellResult:
     """Export ``case`` in ``mode`` on ``device``, run eager and exported, compare."""
-    return run_unit(case, (mode,), device)[0]
+    return run_unit(case, (mode,), device, env)[0]
 
 
-def own_derivers(case: Case, device: Device) -> dict[Mode, Deriver]:
+def own_derivers(case: Case, device: Device, env: Mapping[str, str]) -> dict[Mode, Deriver]:
     """The modes that share no export, each with what derives its program for this case."""
-    return {Mode.DYNAMIC: functools.partial(dynamic.derive, shapes=case.dynamic_shapes)}
+    scratch = resolve_scratch(env)
+    return {
+        Mode.DYNAMIC: functools.partial(dynamic.derive, shapes=case.dynamic_shapes),
+        Mode.AOTI: aoti.Compiler(scratch, f"{case.id}-{device.value}").derive,
+    }
 
 
-def run_unit(case: Case, unit: Sequence[Mode], device: Device) -> list[CellResult]:
-    """The cells of ``case`` in the modes of one unit (suites.groups), one result per mode."""
+def run_unit(
+    case: Case, unit: Sequence[Mode], device: Device, env: Mapping[str, str] | None = None
+) -> list[CellResult]:
+    """The cells of ``case`` in the modes of one unit (suites.groups), one result per mode.
+
+    ``env`` names the scratch folder (``suites.scratch``); None: this process's environment.
+    """
     missing: dict[Mode, CellResult] = {}
     tallies: dict[Mode, _Tally] = {}
     for mode in unit:
@@ -126,7 +139,7 @@ def run_unit(case: Case, unit: Sequence[Mode], device: Device) -> list[CellResul
             cell = case.cell(mode, device)
             missing[mode] = make_result(cell, Status.MISSING, 0.0, props, gap.reason)
     if tallies:
-        own = own_derivers(case, device)
+        own = own_derivers(case, device, os.environ if env is None else env)
         _run_samples(case, device, tallies, own)
         if Mode.SERIALIZE in tallies and Mode.RETRACE in tallies:
             # Evidence for serialize's behaviours: did the program run before save/load?

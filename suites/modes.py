@@ -273,6 +273,9 @@ def derive_public(
 # The entry points a mode calls beyond torch.export.export; one absent: the mode is missing.
 MODE_NEEDS: dict[Mode, Requires] = {
     Mode.DYNAMIC: requires("torch.export:Dim"),
+    Mode.AOTI: requires(
+        "torch._inductor:aoti_compile_and_package", "torch._inductor:aoti_load_package"
+    ),
 }
 
 
@@ -293,6 +296,8 @@ def missing_reason(mode: Mode) -> str | None:
     absent = absent_entries(MODE_NEEDS.get(mode, Requires()))
     if absent is not None:
         return absent
+    if mode is Mode.AOTI:
+        return no_compiler()
     if mode in (Mode.PRE_DISPATCH, Mode.RETRACE, Mode.SERIALIZE):
         fn = _private_export()
         if fn is None or "pre_dispatch" not in inspect.signature(fn).parameters:
@@ -306,6 +311,22 @@ def missing_reason(mode: Mode) -> str | None:
             f"strict-only there, and {only}"
         )
     return None
+
+
+def no_compiler() -> str | None:
+    """Why AOTInductor finds no C++ compiler here (its own search), or None."""
+    find = resolve_entry("torch._inductor.cpp_builder", "get_cpp_compiler")
+    if find is None:
+        return f"torch {torch.__version__} has no torch._inductor.cpp_builder.get_cpp_compiler"
+    try:
+        find()
+    except Exception as exc:  # inductor's own "no compiler" error, whatever its class
+        return f"AOTInductor finds no C++ compiler here: {first_line(str(exc))}"
+    return None
+
+
+def first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
 def _note_carried(ep: Any, key: str, notes: Notes) -> None:

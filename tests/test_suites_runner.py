@@ -26,16 +26,19 @@ pytestmark = pytest.mark.torch
 
 from suites.cases import PLANTED_FIFO_ENV, PLANTED_FLAKY_ENV  # noqa: E402
 from suites.groups import units  # noqa: E402
-from suites.runner import _ordered  # noqa: E402
+from suites.runner import RunConfig, _ordered  # noqa: E402
 from suites.schema import (  # noqa: E402
     DEFAULT_MODES,
     JUNIT_ELEMENT,
     CellId,
+    Device,
     Mode,
     Prop,
+    Source,
     Status,
     SuiteProp,
 )
+from suites.worker import WorkerConfig  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 HANG_LIMIT = 20  # s; well above what a real catalogue case takes, well below the test timeout
@@ -184,6 +187,36 @@ def test_suite_properties_describe_the_torch(planted_run: Run) -> None:
     assert suite.get("errors") == str(len(errors))
     # crash and timeout, plus what this torch gets wrong
     assert len(errors) >= 2 * len(DEFAULT_MODES)
+
+
+def _unit(mode: Mode) -> tuple[CellId, ...]:
+    return (CellId(Source.CATALOG, "cond", "simple", mode, Device.CPU),)
+
+
+def test_a_units_limit_is_its_modes_own_else_the_timeout() -> None:
+    config = RunConfig(WorkerConfig(sources=()), timeout=300, mode_timeouts={Mode.AOTI: 900})
+    assert [config.limit(_unit(m)) for m in (Mode.AOTI, Mode.AOT, Mode.DYNAMIC)] == [900, 300, 300]
+
+
+def test_the_aoti_limit_stops_aoti_units_only_and_the_scratch_goes_with_the_run(
+    tmp_path: Path,
+) -> None:
+    # The planted hang in aot and aoti at once, each unit in its own child: each is stopped
+    # at its own mode's limit. No --scratch: the run makes a temporary one, then removes it.
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    args = ("--source", "catalog", "--hop", "_planted_hang*", "--mode", "aot", "--mode", "aoti")
+    args += ("--timeout", "12", "--aoti-timeout", "3", "--jobs", "2", "--no-recheck")
+    run = _suite(tmp_path, *args, planted=True, TMPDIR=str(temp))
+    assert run.returncode == 0, run.stderr
+    cells = {c.id.mode: c for c in _read(run.junit)[2]}
+    assert {m: c.status for m, c in cells.items()} == {
+        Mode.AOT: Status.TIMEOUT,
+        Mode.AOTI: Status.TIMEOUT,
+    }
+    assert cells[Mode.AOT].props[Prop.REASON].startswith("the case ran past its 12 s limit")
+    assert cells[Mode.AOTI].props[Prop.REASON].startswith("the case ran past its 3 s limit")
+    assert list(temp.iterdir()) == []
 
 
 ORDER_CASES = ("--source", "catalog", "--hop", "cond*", "--hop", "while_loop*")
