@@ -26,6 +26,17 @@ def default_jobs(env: Mapping[str, str]) -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def positive_seconds(text: str) -> float:
+    """A time limit given on the command line: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m suites",
@@ -71,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--aoti-timeout",
-        type=float,
+        type=positive_seconds,
         default=900.0,
         metavar="SECONDS",
         help="time limit per child of the aoti mode, which compiles C++ (default: 900)",
@@ -115,10 +126,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--junit is required (or use --list)")
     if args.timeout <= 0:
         parser.error(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
-    if args.aoti_timeout <= 0:
-        parser.error(
-            f"--aoti-timeout must be a positive number of seconds, not {args.aoti_timeout:g}"
-        )
     if args.jobs is not None and args.jobs < 1:
         parser.error(f"--jobs must be at least 1, not {args.jobs}")
     worker = WorkerConfig(

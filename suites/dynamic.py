@@ -31,7 +31,7 @@ import itertools
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -83,18 +83,28 @@ def derive(
     except Exception as exc:  # a HOP that fails to export is a result, not an error
         return Derived(None, "export", exc, time.perf_counter() - start)
     try:
-        placeholders = input_shapes(ep, args, kwargs)
-        fates = [fate(placeholders, where, dim) for where, dim in marked]
-        notes[Prop.DYNAMIC_DIMS] = ", ".join(str(f) for f in fates)
-        seconds = time.perf_counter() - start
-        batch = fates[0]
-        if not batch.dynamic:
-            verdict = f"export specialised the batch dimension {batch.where} to {batch.size}"
-            return Derived(ep, seconds=seconds, verdict=verdict)
-        rerun = second_size(ep, placeholders, args, kwargs)
+        derived = _judge(ep, marked, args, kwargs, notes)
     except Exception as exc:  # the program is not what this mode can read: say where
-        return Derived(None, "read dynamic dims", exc, time.perf_counter() - start)
-    return Derived(ep, seconds=time.perf_counter() - start, more=(rerun,))
+        derived = Derived(None, "read dynamic dims", exc)
+    return replace(derived, seconds=time.perf_counter() - start)
+
+
+def _judge(
+    ep: Any,
+    marked: list[tuple[str, int]],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    notes: Notes,
+) -> Derived:
+    """Note each marked dimension's fate; fail a specialised batch, else add the second size."""
+    shapes = input_shapes(ep, args, kwargs)
+    fates = [fate(shapes, where, dim) for where, dim in marked]
+    notes[Prop.DYNAMIC_DIMS] = ", ".join(str(f) for f in fates)
+    batch = fates[0]
+    if not batch.dynamic:
+        verdict = f"export specialised the batch dimension {batch.where} to {batch.size}"
+        return Derived(ep, verdict=verdict)
+    return Derived(ep, more=(second_size(ep, shapes, args, kwargs),))
 
 
 def _named() -> bool:
@@ -193,12 +203,18 @@ def _walk(value: Any, entry: Any) -> Iterator[tuple[torch.Tensor, list[int]]]:
     if isinstance(value, torch.Tensor):
         items = entry.items() if isinstance(entry, Mapping) else enumerate(entry)
         yield value, sorted(int(d) for d, marker in items if _marks(marker))
-    elif isinstance(value, (tuple, list)) and isinstance(entry, (tuple, list)):
-        for item, sub in zip(value, entry, strict=False):
-            yield from _walk(item, sub)
-    elif isinstance(value, Mapping) and isinstance(entry, Mapping):
-        for key, item in value.items():
-            yield from _walk(item, entry.get(key))
+        return
+    for item, sub in _children(value, entry):
+        yield from _walk(item, sub)
+
+
+def _children(value: Any, entry: Any) -> list[tuple[Any, Any]]:
+    """The parts of a container input, each with its part of the spec."""
+    if isinstance(value, (tuple, list)) and isinstance(entry, (tuple, list)):
+        return list(zip(value, entry, strict=False))
+    if isinstance(value, Mapping) and isinstance(entry, Mapping):
+        return [(item, entry.get(key)) for key, item in value.items()]
+    return []
 
 
 def _marks(marker: Any) -> bool:
