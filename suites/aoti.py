@@ -5,10 +5,10 @@ strictness, like aot), ``torch._inductor.aoti_compile_and_package`` into a
 ``.pt2`` file in the run's scratch folder (``suites.scratch``), then
 ``torch._inductor.aoti_load_package`` and the loaded model is run on the
 sample and compared with eager. Inductor's compile cache is the scratch
-folder's ``inductor/``; a warm cache cuts a compile from about 25 s to 8 s
+folder's ``inductor/``; a warm cache cuts a compile from about 11.5 s to 8 s
 on two cores (torch 2.13, one cond).
 
-Compiling costs tens of seconds, so a cell compiles once per distinct input
+Compiling costs seconds to tens of seconds, so a cell compiles once per distinct input
 signature (tree structure, tensor shapes, dtypes, devices, non-tensor
 values): samples that differ only in their values (a case's two branches)
 run the same compiled model, which is what a fresh compile of the second
