@@ -72,8 +72,11 @@ def derive(
     """The dynamic mode's program for one sample, with its second size (module docstring)."""
     args, kwargs = sample.args, dict(sample.kwargs)
     start = time.perf_counter()
-    spec = shapes(sample) if shapes is not None else default_spec(module, args, kwargs)
-    marked = marked_dims(module, args, kwargs, spec)
+    try:
+        spec = shapes(sample) if shapes is not None else default_spec(module, args, kwargs)
+        marked = marked_dims(module, args, kwargs, spec)
+    except Exception as exc:  # e.g. inputs forward cannot bind, a case's spec that raises
+        return Derived(None, "dynamic shapes", exc, time.perf_counter() - start)
     if not marked:
         why = "the case's dynamic_shapes marks" if shapes is not None else "the sample has"
         return Derived(skip=f"nothing to make dynamic: {why} no tensor dimension")

@@ -120,6 +120,15 @@ def test_the_cases_own_dynamic_shapes_are_used() -> None:
     )
 
 
+def test_dynamic_shapes_that_raise_are_the_cells_error_at_their_step() -> None:
+    def no_spec(sample: Sample) -> Any:
+        raise ValueError("this case cannot say")
+
+    result = run_cell(_case(lambda x: x, torch.ones(2), shapes=no_spec), Mode.DYNAMIC, Device.CPU)
+    assert (result.status, result.prop(Prop.STEP)) == (Status.ERROR, "dynamic shapes")
+    assert result.prop(Prop.ERROR_MESSAGE) == "this case cannot say"
+
+
 class _Keyword(torch.nn.Module):  # type: ignore[misc, unused-ignore]
     def forward(self, x: Any, *, scale: Any) -> Any:
         return x * scale.sum()
