@@ -27,6 +27,17 @@ def default_jobs(env: Mapping[str, str]) -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def positive_seconds(text: str) -> float:
+    """A time limit given on the command line: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m suites",
@@ -96,6 +107,20 @@ def _parser() -> argparse.ArgumentParser:
         "(default: 300)",
     )
     p.add_argument(
+        "--aoti-timeout",
+        type=positive_seconds,
+        default=900.0,
+        metavar="SECONDS",
+        help="time limit per child of the aoti mode, which compiles C++ (default: 900)",
+    )
+    p.add_argument(
+        "--scratch",
+        type=Path,
+        metavar="DIR",
+        help="where aoti packages and inductor's compile cache (DIR/inductor) go; kept, so a "
+        "second run compiles warm (default: a temporary folder removed after the run)",
+    )
+    p.add_argument(
         "--jobs",
         type=int,
         metavar="N",
@@ -145,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         worker=worker,
         junit=args.junit,
         timeout=args.timeout,
+        mode_timeouts={Mode.AOTI: args.aoti_timeout},
+        scratch=args.scratch,
         env=dict(os.environ),
         jobs=args.jobs or default_jobs(os.environ),
         shuffle=args.shuffle,

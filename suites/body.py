@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from suites import modes
+from suites import aoti, dynamic, modes
 from suites.behaviours import resolve_status
-from suites.cases import Case
+from suites.cases import Case, Sample
 from suites.gaps import resolve_gap
-from suites.groups import PUBLIC_EXPORT
+from suites.groups import PUBLIC_EXPORT, SHARED_EXPORT
 from suites.results import CellResult, make_result
 from suites.schema import Device, Mode, Prop, Status
+from suites.scratch import resolve_scratch
 from suites.scrub import scrub_credentials
 from suites.signature import signature
 
@@ -87,22 +90,43 @@ class _Tally:
     mismatch: str | None = None
     error: Exception | None = None
     step: str = ""
+    skip: str | None = None
 
     @property
     def open(self) -> bool:
-        return self.error is None and self.mismatch is None
+        return self.error is None and self.mismatch is None and self.skip is None
 
     def fail(self, step: str, error: Exception) -> None:
         self.step, self.error = step, error
 
 
-def run_cell(case: Case, mode: Mode, device: Device) -> CellResult:
+# A mode that makes an export of its own: (module, sample, notes) -> its program.
+Deriver = Callable[[torch.nn.Module, Sample, modes.Notes], modes.Derived]
+
+
+def run_cell(
+    case: Case, mode: Mode, device: Device, env: Mapping[str, str] | None = None
+) -> CellResult:
     """Export ``case`` in ``mode`` on ``device``, run eager and exported, compare."""
-    return run_unit(case, (mode,), device)[0]
+    return run_unit(case, (mode,), device, env)[0]
 
 
-def run_unit(case: Case, unit: Sequence[Mode], device: Device) -> list[CellResult]:
-    """The cells of ``case`` in the modes of one unit (suites.groups), one result per mode."""
+def own_derivers(case: Case, device: Device, env: Mapping[str, str]) -> dict[Mode, Deriver]:
+    """The modes that share no export, each with what derives its program for this case."""
+    scratch = resolve_scratch(env)
+    return {
+        Mode.DYNAMIC: functools.partial(dynamic.derive, shapes=case.dynamic_shapes),
+        Mode.AOTI: aoti.Compiler(scratch, f"{case.id}-{device.value}").derive,
+    }
+
+
+def run_unit(
+    case: Case, unit: Sequence[Mode], device: Device, env: Mapping[str, str] | None = None
+) -> list[CellResult]:
+    """The cells of ``case`` in the modes of one unit (suites.groups), one result per mode.
+
+    ``env`` names the scratch folder (``suites.scratch``); None: this process's environment.
+    """
     missing: dict[Mode, CellResult] = {}
     tallies: dict[Mode, _Tally] = {}
     for mode in unit:
@@ -115,7 +139,8 @@ def run_unit(case: Case, unit: Sequence[Mode], device: Device) -> list[CellResul
             cell = case.cell(mode, device)
             missing[mode] = make_result(cell, Status.MISSING, 0.0, props, gap.reason)
     if tallies:
-        _run_samples(case, device, tallies)
+        own = own_derivers(case, device, os.environ if env is None else env)
+        _run_samples(case, device, tallies, own)
         if Mode.SERIALIZE in tallies and Mode.RETRACE in tallies:
             # Evidence for serialize's behaviours: did the program run before save/load?
             tallies[Mode.SERIALIZE].notes[Prop.BEFORE_SAVE] = _outcome(tallies[Mode.RETRACE])
@@ -129,7 +154,9 @@ def _outcome(tally: _Tally) -> str:
     return "fail" if tally.mismatch is not None else "pass"
 
 
-def _run_samples(case: Case, device: Device, tallies: dict[Mode, _Tally]) -> None:
+def _run_samples(
+    case: Case, device: Device, tallies: dict[Mode, _Tally], own: Mapping[Mode, Deriver]
+) -> None:
     """Build ``case`` once, then derive, run and compare every open mode, sample by sample."""
     start = time.perf_counter()
     try:
@@ -148,22 +175,24 @@ def _run_samples(case: Case, device: Device, tallies: dict[Mode, _Tally]) -> Non
             break
         kwargs = dict(sample.kwargs)
         notes = {m: tallies[m].notes for m in live}
-        for mode, derived in _derive(live, module, sample.args, kwargs, notes).items():
+        for mode, derived in _derive(live, module, sample, notes, own).items():
             _compare(tallies[mode], derived, module, sample.args, kwargs)
 
 
 def _derive(
     live: Sequence[Mode],
     module: torch.nn.Module,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
+    sample: Sample,
     notes: dict[Mode, modes.Notes],
+    own: Mapping[Mode, Deriver],
 ) -> dict[Mode, modes.Derived]:
     """Each live mode's program for one sample, no export made twice (suites.modes)."""
+    args, kwargs = sample.args, dict(sample.kwargs)
     public = [m for m in live if m in PUBLIC_EXPORT]
-    shared = [m for m in live if m not in public]
+    shared = [m for m in live if m in SHARED_EXPORT]
     out = modes.derive_public(public, module, args, kwargs, notes)
     out.update(modes.derive_shared(shared, module, args, kwargs, notes))
+    out.update((m, own[m](module, sample, notes[m])) for m in live if m in own)
     return {m: out[m] for m in live}
 
 
@@ -179,12 +208,24 @@ def _compare(
     if derived.error is not None:
         tally.fail(derived.step, derived.error)
         return
+    if derived.skip is not None or derived.verdict is not None:
+        tally.skip, tally.mismatch = derived.skip, derived.verdict
+        return
     start = time.perf_counter()
     try:
-        tally.mismatch = modes.run_and_compare(module, derived.program, args, kwargs)
+        tally.mismatch = modes.run_and_compare(module, derived.runnable(), args, kwargs)
         tally.samples += 1
     except Exception as exc:
         tally.fail("run", exc)
+    for rerun in derived.more:  # further inputs of the same sample (dynamic: a second size)
+        if not tally.open:
+            break
+        try:
+            found = modes.run_and_compare(module, derived.runnable(), rerun.args, rerun.kwargs)
+        except Exception as exc:
+            tally.fail(rerun.step, exc)
+            break
+        tally.mismatch = None if found is None else f"at {rerun.label}: {found}"
     tally.seconds += time.perf_counter() - start
 
 
@@ -192,6 +233,9 @@ def _result(case: Case, mode: Mode, device: Device, tally: _Tally) -> CellResult
     """The CellResult of one measured cell: status, behaviours, error signature."""
     notes = tally.notes
     notes[Prop.SAMPLES] = str(tally.samples)
+    if tally.skip is not None:
+        notes[Prop.REASON] = tally.skip
+        return make_result(case.cell(mode, device), Status.SKIP, tally.seconds, notes, tally.skip)
     error, mismatch = tally.error, tally.mismatch
     if error is not None:
         # Scrubbed whole: every cut below (first lines, signature, traceback end) may split a URL.

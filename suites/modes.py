@@ -1,5 +1,18 @@
 """One exporter per mode, and the one comparison of eager and exported outputs.
 
+The modes, each a way users turn a module into something they deploy:
+
+    aot           torch.export.export with its default strictness (the seed's mode)
+    strict        torch.export.export(strict=True)
+    non_strict    torch.export.export(strict=False)
+    pre_dispatch  torch.export._trace._export(pre_dispatch=True)
+    retrace       pre_dispatch, then run_decompositions()
+    serialize     retrace, then torch.export.save and load
+    dynamic       aot's export with the leading dimensions marked dynamic, then run on a
+                  second size (suites.dynamic)
+    aoti          aot's export, compiled by AOTInductor into a package, loaded back and run
+                  (suites.aoti; opt-in: it compiles C++ per case)
+
 An exporter takes ``(module, args, kwargs, notes)`` and returns an
 ExportedProgram; what it learns on the way (the strictness it used, the
 while_loop carried-input container) goes into ``notes`` as cell properties,
@@ -16,6 +29,8 @@ And aot, strict and non_strict call ``torch.export.export``: aot with its
 default strictness, the other two with ``strict=`` given. Two of them always
 make the same call (aot and strict through 2.7, aot and non_strict from
 2.8), and those two share one export (``derive_public``); step "export".
+dynamic and aoti make calls of their own (other arguments, other steps) and
+run in a child of their own (``suites.groups``).
 
 Each mode still gets its own outcome: its program is run and compared on its
 own (step "run"), so a mismatch or an error there is that mode's alone. An
@@ -42,7 +57,7 @@ from typing import Any
 import torch
 import torch.utils._pytree as pytree
 
-from suites.cases import resolve_entry
+from suites.cases import Requires, requires, resolve_entry
 from suites.groups import SHARED_EXPORT
 from suites.schema import Mode, Prop
 
@@ -140,6 +155,16 @@ EXPORTERS: dict[Mode, Exporter] = {
 
 
 @dataclass(frozen=True)
+class Rerun:
+    """Inputs to run a derived program on besides its own sample, and what they are."""
+
+    step: str  # the step named when the run raises, e.g. "run second size"
+    label: str  # what the inputs are, e.g. "the second size (args[0].0: 3 -> 4)"
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Derived:
     """One mode's program for one sample, or the step that failed; ``seconds`` its steps took."""
 
@@ -147,6 +172,14 @@ class Derived:
     step: str = ""  # the step that raised, when ``error`` is set
     error: Exception | None = None
     seconds: float = 0.0
+    loaded: Any = None  # what runs in place of ``program.module()`` (aoti: the loaded package)
+    more: tuple[Rerun, ...] = ()  # further inputs to run and compare (dynamic: a second size)
+    verdict: str | None = None  # a failure known before running (dynamic: batch specialised)
+    skip: str | None = None  # why the cell is not measured at all (dynamic: nothing to mark)
+
+    def runnable(self) -> Any:
+        """What to call on the inputs: the loaded package, or a fresh ``program.module()``."""
+        return self.loaded if self.loaded is not None else self.program.module()
 
 
 # (step, the shared modes that need it), in the order they run.
@@ -237,12 +270,34 @@ def derive_public(
     return out
 
 
+# The entry points a mode calls beyond torch.export.export; one absent: the mode is missing.
+MODE_NEEDS: dict[Mode, Requires] = {
+    Mode.DYNAMIC: requires("torch.export:Dim"),
+    Mode.AOTI: requires(
+        "torch._inductor:aoti_compile_and_package", "torch._inductor:aoti_load_package"
+    ),
+}
+
+
+def absent_entries(needs: Requires) -> str | None:
+    """Why a mode that calls ``needs`` cannot run in this torch, or None."""
+    absent = needs.absent()
+    if not absent:
+        return None
+    return f"torch {torch.__version__} has no {' and no '.join(absent)}"
+
+
 def missing_reason(mode: Mode) -> str | None:
     """Why this torch cannot run ``mode`` at all, or None."""
     version = torch.__version__
     export = getattr(torch, "export", None)
     if export is None or not hasattr(export, "export"):
         return f"torch {version} has no torch.export.export"
+    absent = absent_entries(MODE_NEEDS.get(mode, Requires()))
+    if absent is not None:
+        return absent
+    if mode is Mode.AOTI:
+        return no_compiler()
     if mode in (Mode.PRE_DISPATCH, Mode.RETRACE, Mode.SERIALIZE):
         fn = _private_export()
         if fn is None or "pre_dispatch" not in inspect.signature(fn).parameters:
@@ -256,6 +311,22 @@ def missing_reason(mode: Mode) -> str | None:
             f"strict-only there, and {only}"
         )
     return None
+
+
+def no_compiler() -> str | None:
+    """Why AOTInductor finds no C++ compiler here (its own search), or None."""
+    find = resolve_entry("torch._inductor.cpp_builder", "get_cpp_compiler")
+    if find is None:
+        return f"torch {torch.__version__} has no torch._inductor.cpp_builder.get_cpp_compiler"
+    try:
+        find()
+    except Exception as exc:  # inductor's own "no compiler" error, whatever its class
+        return f"AOTInductor finds no C++ compiler here: {first_line(str(exc))}"
+    return None
+
+
+def first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
 def _note_carried(ep: Any, key: str, notes: Notes) -> None:
@@ -296,9 +367,9 @@ def compare_outputs(expected: Any, actual: Any) -> str | None:
 
 
 def run_and_compare(
-    module: torch.nn.Module, ep: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    module: torch.nn.Module, program: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> str | None:
-    """Run eager and ``ep.module()`` on deep copies of one sample; compare outputs."""
+    """Run eager and ``program`` (e.g. ``ep.module()``) on deep copies of one input; compare."""
     eager = module(*copy.deepcopy(args), **copy.deepcopy(kwargs))
-    exported = ep.module()(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+    exported = program(*copy.deepcopy(args), **copy.deepcopy(kwargs))
     return compare_outputs(eager, exported)

@@ -6,7 +6,11 @@ case and device that share an export, ``suites.groups``), up to ``jobs``
 children at once. A unit that runs past its time limit has its child
 killed and its unfinished cells marked ``timeout``; a child that dies marks
 them ``crash``; either way only that unit's cells pay. Units run in plan
-order, or shuffled with a seed; the results never depend on it. Cells whose
+order, or shuffled with a seed; the results never depend on it. A unit's
+time limit is its mode's own where it has one (aoti: ``--aoti-timeout``),
+else ``--timeout``. The workers find the run's scratch folder (aoti's
+packages and compile cache) in their environment: the one asked for, or a
+temporary folder removed after the run. Cells whose
 outcome differs from the previous run's JUnit run once more in a fresh
 child, and where the two runs disagree the cell is marked ``flaky``. The
 JUnit file is rewritten atomically after every unit, and once more on
@@ -36,7 +40,8 @@ from suites.groups import Unit, units
 from suites.junit_xml import Testsuite, junit_document, stamped, suite_name, write_junit
 from suites.previous import load_outcomes, outcome
 from suites.results import CellResult, make_result
-from suites.schema import CellId, Prop, Status, SuiteProp
+from suites.schema import CellId, Mode, Prop, Status, SuiteProp
+from suites.scratch import scratch_env
 from suites.scrub import scrub_credentials
 from suites.worker import WorkerConfig
 
@@ -69,12 +74,19 @@ class RunConfig:
     worker: WorkerConfig
     junit: Path | None = None
     timeout: float = 300.0  # per unit (one child), seconds
+    # Per mode, where it is not ``timeout`` (aoti compiles C++: --aoti-timeout).
+    mode_timeouts: Mapping[Mode, float] = field(default_factory=dict)
     startup_timeout: float = 900.0  # importing torch and hop_db, seconds
     python: str = sys.executable
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     jobs: int = 1  # children at once
     shuffle: int | None = None  # seed of the unit order; None: plan order
     previous: Path | None = None  # an earlier JUnit of this target: changed cells run again
+    scratch: Path | None = None  # aoti packages and compile cache; None: a temporary folder
+
+    def limit(self, unit: Unit) -> float:
+        """The time limit of one unit's child: its mode's own, else ``timeout``."""
+        return self.mode_timeouts.get(unit[0].mode, self.timeout)
 
 
 @dataclass(frozen=True)
@@ -273,6 +285,7 @@ class _Flight:
     unit: Unit
     log: Path
     started: float
+    limit: float  # seconds
     pending: list[CellId]
     pid: int | None = None
     killed: bool = False
@@ -303,7 +316,8 @@ class _Pool:
 
     def _launch(self, unit: Unit) -> tuple[int, _Flight]:
         rid = next(self.ids)
-        flight = _Flight(unit, self.logs / f"{rid}.log", time.monotonic(), list(unit))
+        limit = self.session.config.limit(unit)
+        flight = _Flight(unit, self.logs / f"{rid}.log", time.monotonic(), limit, list(unit))
         request = {
             "id": rid,
             "run": [str(c) for c in unit],
@@ -317,8 +331,7 @@ class _Pool:
         self, flights: dict[int, _Flight], results: dict[CellId, CellResult]
     ) -> list[_Flight]:
         """Wait for the next event; the flights it finished."""
-        timeout = self.session.config.timeout
-        wait = min(f.started + timeout for f in flights.values()) - time.monotonic()
+        wait = min(f.started + f.limit for f in flights.values()) - time.monotonic()
         proc = self.session.worker()
         try:
             event = proc.next_event(wait)
@@ -348,11 +361,10 @@ class _Pool:
 
     def _stop_overdue(self, flights: dict[int, _Flight]) -> None:
         """Kill the child of every unit past its time limit, after asking for its stacks."""
-        limit = self.session.config.timeout
         for flight in flights.values():
             if flight.pid is None or flight.killed:
                 continue
-            if time.monotonic() - flight.started >= limit:
+            if time.monotonic() - flight.started >= flight.limit:
                 _kill(flight.pid)
                 flight.killed = True
 
@@ -363,7 +375,7 @@ class _Pool:
         if not flight.pending:
             return
         if flight.killed:
-            limit = f"the case ran past its {self.session.config.timeout:g} s limit"
+            limit = f"the case ran past its {flight.limit:g} s limit"
             _give_up(flight, results, Status.TIMEOUT, limit, detail, "; its worker was stopped")
         else:
             _give_up(flight, results, Status.CRASH, f"the interpreter died ({how})", detail)
@@ -447,8 +459,8 @@ def run(config: RunConfig, progress: TextIO = sys.stderr) -> RunOutcome:
     results: dict[CellId, CellResult] = {}
     interrupted: str | None = None
     failure: SuiteError | None = None
-    with _worker_log() as log, _sigterm_as_interrupt():
-        session = _Session(config, log)
+    with _scratch(config) as scratched, _worker_log() as log, _sigterm_as_interrupt():
+        session = _Session(scratched, log)
         try:
             hello = session.hello()
             properties, plan = dict(hello["properties"]), _plan(hello)
@@ -472,6 +484,19 @@ def run(config: RunConfig, progress: TextIO = sys.stderr) -> RunOutcome:
     if failure is not None:
         raise failure
     return outcome
+
+
+@contextlib.contextmanager
+def _scratch(config: RunConfig) -> Iterator[RunConfig]:
+    """``config`` with the scratch folder named in its workers' environment (suites.scratch);
+    without one, a temporary folder that is removed after the run."""
+    if config.scratch is not None:
+        folder = config.scratch.resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        yield replace(config, env={**config.env, **scratch_env(folder)})
+        return
+    with tempfile.TemporaryDirectory(prefix="hop-suite-scratch-") as name:
+        yield replace(config, env={**config.env, **scratch_env(Path(name))})
 
 
 @contextlib.contextmanager

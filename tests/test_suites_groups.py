@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
-from suites.__main__ import JOBS_ENV, default_jobs
+from suites.__main__ import JOBS_ENV, default_jobs, positive_seconds
 from suites.groups import PUBLIC_EXPORT, SHARED_EXPORT, units
 from suites.schema import CellId, Device, Mode, Source
 
@@ -43,3 +45,14 @@ def test_a_subset_keeps_its_grouping() -> None:
 def test_jobs_default_from_the_environment(value: str, expected: int | None) -> None:
     got = default_jobs({JOBS_ENV: value})
     assert got == expected if expected is not None else got >= 1
+
+
+@pytest.mark.parametrize(("text", "expected"), [("900", 900.0), ("2.5", 2.5)])
+def test_a_time_limit_is_a_positive_number_of_seconds(text: str, expected: float) -> None:
+    assert positive_seconds(text) == expected
+
+
+@pytest.mark.parametrize("text", ["0", "-3", "nan", "soon"])
+def test_any_other_time_limit_is_refused_with_what_was_given(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match=f"not '{text}'"):
+        positive_seconds(text)

@@ -11,8 +11,10 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
 from suites import modes  # noqa: E402
-from suites.cases import CATALOG, module_of  # noqa: E402
-from suites.schema import Mode, Prop  # noqa: E402
+from suites.body import own_derivers  # noqa: E402
+from suites.cases import CATALOG, PLANTED_ABSENT_ENTRY, module_of, requires  # noqa: E402
+from suites.groups import PUBLIC_EXPORT, SHARED_EXPORT  # noqa: E402
+from suites.schema import Device, Mode, Prop  # noqa: E402
 
 T = torch.tensor
 
@@ -52,13 +54,24 @@ def test_container_name_sees_through_fx_containers(value: Any, name: str) -> Non
     assert modes.container_name(value) == name
 
 
-def test_every_mode_has_an_exporter() -> None:
-    assert set(modes.EXPORTERS) == set(Mode)
+def test_every_mode_is_derived_by_exactly_one_route() -> None:
+    # The two sharing groups through EXPORTERS, the others by a deriver of their own.
+    own = list(own_derivers(CATALOG[0], Device.CPU, {}))
+    assert sorted([*PUBLIC_EXPORT, *SHARED_EXPORT, *own]) == sorted(Mode)
+    assert set(modes.EXPORTERS) == {*PUBLIC_EXPORT, *SHARED_EXPORT}
 
 
-@pytest.mark.parametrize("mode", list(Mode))
+def test_an_absent_entry_point_is_named_in_the_reason() -> None:
+    present = requires("torch.export:export")
+    assert modes.absent_entries(present) is None
+    reason = modes.absent_entries(requires("torch.export:export", PLANTED_ABSENT_ENTRY))
+    assert reason == f"torch {torch.__version__} has no torch._hop_compat_no_such_entry"
+
+
+@pytest.mark.parametrize("mode", [m for m in Mode if m is not Mode.AOTI])
 def test_modes_exist_in_this_torch(mode: Mode) -> None:
-    # Every torch this project tests (2.3 on) has them all.
+    # Every torch this project tests (2.3 on) has them all; aoti also needs a C++ compiler
+    # and torch 2.6 (tests/test_suites_aoti.py).
     assert modes.missing_reason(mode) is None
 
 

@@ -26,8 +26,19 @@ pytestmark = pytest.mark.torch
 
 from suites.cases import PLANTED_FIFO_ENV, PLANTED_FLAKY_ENV  # noqa: E402
 from suites.groups import units  # noqa: E402
-from suites.runner import _ordered  # noqa: E402
-from suites.schema import JUNIT_ELEMENT, CellId, Mode, Prop, Status, SuiteProp  # noqa: E402
+from suites.runner import RunConfig, _ordered  # noqa: E402
+from suites.schema import (  # noqa: E402
+    DEFAULT_MODES,
+    JUNIT_ELEMENT,
+    CellId,
+    Device,
+    Mode,
+    Prop,
+    Source,
+    Status,
+    SuiteProp,
+)
+from suites.worker import WorkerConfig  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 HANG_LIMIT = 20  # s; well above what a real catalogue case takes, well below the test timeout
@@ -89,7 +100,7 @@ def planted_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
 
 def test_planted_run_finishes_and_summarises(planted_run: Run) -> None:
     assert planted_run.returncode == 0, planted_run.stderr
-    assert f"hop-suite[t-1]: {3 * len(Mode)} cells in 3 cases" in planted_run.stdout
+    assert f"hop-suite[t-1]: {3 * len(DEFAULT_MODES)} cells in 3 cases" in planted_run.stdout
     assert "[3/3] " in planted_run.stderr
     assert "catalog:while_loop.simple: pass" in planted_run.stderr
 
@@ -110,18 +121,18 @@ def test_a_planted_case_costs_exactly_its_own_cells(
 ) -> None:
     _, _, cells = _read(planted_run.junit)
     mine = [c for c in cells if c.id.hop == hop]
-    assert [c.id.mode for c in mine] == list(Mode)
+    assert [c.id.mode for c in mine] == list(DEFAULT_MODES)
     assert {c.status for c in mine} == {status}
-    # One child per unit (torch.export.export's modes; the pre-dispatch export's): the
-    # first cell of each tells the story, the others point at it.
+    # One child per unit (torch.export.export's modes; the pre-dispatch export's; dynamic's
+    # own): the first cell of each tells the story, the others point at it.
     firsts = {unit[0] for unit in units([c.id for c in mine])}
-    assert len(firsts) == 2
+    assert len(firsts) == 3
     by_id = {c.id: c for c in mine}
     assert all(by_id[c].props[Prop.REASON].startswith(first_reason) for c in firsts)
     rest = [c for c in mine if c.id not in firsts]
     assert all(c.props[Prop.REASON].startswith("not run: ") for c in rest)
     others = [c for c in cells if c.id.hop != hop]
-    assert len(others) == 2 * len(Mode) and status not in {c.status for c in others}
+    assert len(others) == 2 * len(DEFAULT_MODES) and status not in {c.status for c in others}
 
 
 @pytest.mark.parametrize(
@@ -144,7 +155,7 @@ def test_the_detail_holds_the_workers_last_words(
 def test_the_real_case_after_a_crash_and_a_hang_ran_normally(planted_run: Run) -> None:
     _, _, cells = _read(planted_run.junit)
     real = {c.id.mode: c for c in cells if c.id.hop == "while_loop"}
-    assert set(real) == set(Mode)
+    assert set(real) == set(DEFAULT_MODES)
     assert real[Mode.AOT].status is Status.PASS
     assert real[Mode.AOT].props[Prop.SAMPLES] == "1"
 
@@ -171,10 +182,41 @@ def test_suite_properties_describe_the_torch(planted_run: Run) -> None:
     assert hops == sorted(hops) and {"cond", "while_loop"} <= set(hops)
     assert SuiteProp.HOP_DB not in props  # upstream was not asked for
     assert SuiteProp.INTERRUPTED not in props
-    assert suite.get("tests") == str(len(cells)) == str(3 * len(Mode))
+    assert suite.get("tests") == str(len(cells)) == str(3 * len(DEFAULT_MODES))
     errors = [c for c in cells if JUNIT_ELEMENT[c.status][0] == "error"]
     assert suite.get("errors") == str(len(errors))
-    assert len(errors) >= 2 * len(Mode)  # crash and timeout, plus what this torch gets wrong
+    # crash and timeout, plus what this torch gets wrong
+    assert len(errors) >= 2 * len(DEFAULT_MODES)
+
+
+def _unit(mode: Mode) -> tuple[CellId, ...]:
+    return (CellId(Source.CATALOG, "cond", "simple", mode, Device.CPU),)
+
+
+def test_a_units_limit_is_its_modes_own_else_the_timeout() -> None:
+    config = RunConfig(WorkerConfig(sources=()), timeout=300, mode_timeouts={Mode.AOTI: 900})
+    assert [config.limit(_unit(m)) for m in (Mode.AOTI, Mode.AOT, Mode.DYNAMIC)] == [900, 300, 300]
+
+
+def test_the_aoti_limit_stops_aoti_units_only_and_the_scratch_goes_with_the_run(
+    tmp_path: Path,
+) -> None:
+    # The planted hang in aot and aoti at once, each unit in its own child: each is stopped
+    # at its own mode's limit. No --scratch: the run makes a temporary one, then removes it.
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    args = ("--source", "catalog", "--hop", "_planted_hang*", "--mode", "aot", "--mode", "aoti")
+    args += ("--timeout", "12", "--aoti-timeout", "3", "--jobs", "2", "--no-recheck")
+    run = _suite(tmp_path, *args, planted=True, TMPDIR=str(temp))
+    assert run.returncode == 0, run.stderr
+    cells = {c.id.mode: c for c in _read(run.junit)[2]}
+    assert {m: c.status for m, c in cells.items()} == {
+        Mode.AOT: Status.TIMEOUT,
+        Mode.AOTI: Status.TIMEOUT,
+    }
+    assert cells[Mode.AOT].props[Prop.REASON].startswith("the case ran past its 12 s limit")
+    assert cells[Mode.AOTI].props[Prop.REASON].startswith("the case ran past its 3 s limit")
+    assert list(temp.iterdir()) == []
 
 
 ORDER_CASES = ("--source", "catalog", "--hop", "cond*", "--hop", "while_loop*")
@@ -192,7 +234,7 @@ def test_cells_do_not_depend_on_the_order_they_ran_in(tmp_path: Path) -> None:
         assert run.returncode == 0, run.stderr
         runs.append(run)
     first, second = (_outcomes(r.junit) for r in runs)
-    assert len(first) == 5 * len(Mode) and first == second
+    assert len(first) == 5 * len(DEFAULT_MODES) and first == second
     cases: dict[str, list[CellId]] = {}
     for cell in sorted(first):
         cases.setdefault(cell.case, []).append(cell)
@@ -277,7 +319,7 @@ def test_an_interrupted_run_leaves_a_valid_junit(tmp_path: Path, sig: signal.Sig
     assert props[SuiteProp.INTERRUPTED] == (
         "SIGTERM" if sig == signal.SIGTERM else "KeyboardInterrupt"
     )
-    assert Counter(c.id.hop for c in cells) == {"_planted_crash": len(Mode)}
+    assert Counter(c.id.hop for c in cells) == {"_planted_crash": len(DEFAULT_MODES)}
 
 
 def test_a_killed_run_leaves_a_junit_that_says_it_is_incomplete(tmp_path: Path) -> None:
@@ -290,8 +332,11 @@ def test_a_killed_run_leaves_a_junit_that_says_it_is_incomplete(tmp_path: Path) 
     code, _, junit = _stop_inside_the_hang(tmp_path, kill)
     assert code == -signal.SIGKILL
     _, props, cells = _read(junit)
-    assert props[SuiteProp.INTERRUPTED] == f"incomplete: {len(Mode)} of {2 * len(Mode)} cells run"
-    assert Counter(c.id.hop for c in cells) == {"_planted_crash": len(Mode)}
+    assert (
+        props[SuiteProp.INTERRUPTED]
+        == f"incomplete: {len(DEFAULT_MODES)} of {2 * len(DEFAULT_MODES)} cells run"
+    )
+    assert Counter(c.id.hop for c in cells) == {"_planted_crash": len(DEFAULT_MODES)}
     # The worker and its hung child die with their parent instead of hanging on.
     assert len(workers) >= 2
     deadline = time.monotonic() + 30
@@ -350,7 +395,7 @@ def test_list_prints_cells_and_runs_nothing(tmp_path: Path) -> None:
     lines = proc.stdout.splitlines()
     assert lines[0] == "catalog:cond.simple"
     cells = [CellId.parse(line.strip()) for line in lines[1:]]
-    assert [c.mode for c in cells if c.device.value == "cpu"] == list(Mode)
+    assert [c.mode for c in cells if c.device.value == "cpu"] == list(DEFAULT_MODES)
 
 
 def test_junit_is_required_without_list() -> None:
