@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import os
 import time
@@ -15,10 +16,11 @@ import torch
 from suites import aoti, dynamic, modes
 from suites.behaviours import resolve_status
 from suites.cases import Case, Sample
+from suites.exportdb import graph_hops
 from suites.gaps import resolve_gap
 from suites.groups import PUBLIC_EXPORT, SHARED_EXPORT
 from suites.results import CellResult, make_result
-from suites.schema import Device, Mode, Prop, Status
+from suites.schema import Device, Mode, Prop, Source, Status
 from suites.scratch import resolve_scratch
 from suites.scrub import scrub_credentials
 from suites.signature import signature
@@ -131,6 +133,8 @@ def run_unit(
     tallies: dict[Mode, _Tally] = {}
     for mode in unit:
         notes = {Prop.EXPECTATION.value: case.expectation(mode, device)}
+        if case.since:
+            notes[Prop.SINCE] = case.since
         gap = resolve_gap(case, mode)
         if gap is None:
             tallies[mode] = _Tally(notes)
@@ -176,6 +180,9 @@ def _run_samples(
         kwargs = dict(sample.kwargs)
         notes = {m: tallies[m].notes for m in live}
         for mode, derived in _derive(live, module, sample, notes, own).items():
+            if case.source is Source.EXPORTDB and derived.program is not None:
+                # The HOPs the program really holds, beside the one ExportDB's tags name.
+                notes[mode][Prop.GRAPH_HOPS] = ",".join(graph_hops(derived.program))
             _compare(tallies[mode], derived, module, sample.args, kwargs)
 
 
@@ -186,14 +193,24 @@ def _derive(
     notes: dict[Mode, modes.Notes],
     own: Mapping[Mode, Deriver],
 ) -> dict[Mode, modes.Derived]:
-    """Each live mode's program for one sample, no export made twice (suites.modes)."""
-    args, kwargs = sample.args, dict(sample.kwargs)
+    """Each live mode's program for one sample, no export made twice (suites.modes).
+
+    Every export gets its own copy of the sample: tracing may leave things on its
+    inputs (strict export in 2.6 and 2.9 leaves a fake tensor set as an attribute
+    of an input tensor), and the next mode must start from the sample as built.
+    """
     public = [m for m in live if m in PUBLIC_EXPORT]
     shared = [m for m in live if m in SHARED_EXPORT]
-    out = modes.derive_public(public, module, args, kwargs, notes)
-    out.update(modes.derive_shared(shared, module, args, kwargs, notes))
-    out.update((m, own[m](module, sample, notes[m])) for m in live if m in own)
+    out = modes.derive_public(public, module, *_fresh(sample), notes)
+    out.update(modes.derive_shared(shared, module, *_fresh(sample), notes))
+    out.update((m, own[m](module, Sample(*_fresh(sample)), notes[m])) for m in live if m in own)
     return {m: out[m] for m in live}
+
+
+def _fresh(sample: Sample) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """A deep copy of a sample's args and kwargs (one copy: aliasing between them is kept)."""
+    args, kwargs = copy.deepcopy((sample.args, dict(sample.kwargs)))
+    return args, kwargs
 
 
 def _compare(

@@ -259,7 +259,8 @@ def derive_public(
         shared: Notes = {}
         start = time.perf_counter()
         try:
-            derived = Derived(EXPORTERS[lead](module, args, kwargs, shared))
+            # Each call on its own copy: an export may leave things on its inputs.
+            derived = Derived(EXPORTERS[lead](module, *copy.deepcopy((args, kwargs)), shared))
         except Exception as exc:  # a HOP that fails to export is a result, not an error
             derived = Derived(None, "export", exc)
         finally:

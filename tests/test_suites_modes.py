@@ -209,3 +209,51 @@ def test_an_error_in_the_shared_export_is_every_modes_with_the_step_named() -> N
 def test_only_what_is_wanted_is_derived() -> None:
     derived = _derive("cond.simple", [Mode.RETRACE])
     assert set(derived) == {Mode.RETRACE}
+
+
+def test_each_export_gets_its_own_copy_of_the_sample(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An export that leaves something on its inputs (strict export in 2.6 and 2.9 set a fake
+    tensor as an attribute of an input) cannot reach the next mode's export or the run."""
+    import functools
+
+    from suites.body import run_unit
+    from suites.cases import Case, Sample
+
+    seen: list[bool] = []
+    real = torch.export.export
+
+    @functools.wraps(real)  # its signature too: strict= decides whether the modes exist
+    def leaves_a_mark(module: Any, args: tuple[Any, ...], *rest: Any, **kw: Any) -> Any:
+        seen.append(hasattr(args[0], "left_by_export"))
+        args[0].left_by_export = True
+        return real(module, args, *rest, **kw)
+
+    monkeypatch.setattr(torch.export, "export", leaves_a_mark)
+    x = torch.ones(3, 2)
+
+    def build(device: str) -> Any:
+        return module_of(lambda t: t.sin() * 2), (Sample((x,)),)
+
+    case = Case("cond", "copied", build)
+    results = run_unit(case, (Mode.STRICT, Mode.NON_STRICT, Mode.DYNAMIC), Device.CPU)
+    assert [r.status.value for r in results] == ["pass", "pass", "pass"]
+    assert seen == [False, False, False]  # every export saw the sample as built
+    assert not hasattr(x, "left_by_export")
+
+
+def test_cells_carry_the_case_since_and_an_exportdb_cell_its_graph_hops() -> None:
+    from suites.body import run_unit
+    from suites.exportdb import load_exportdb
+
+    loaded = load_exportdb()
+    closed = [c for c in loaded.cases if c.variant == "cond_closed_over_variable"]
+    if not closed:
+        pytest.skip(f"ExportDB has no cond_closed_over_variable here ({loaded.status})")
+    (result,) = run_unit(closed[0], (Mode.NON_STRICT,), Device.CPU)
+    assert result.status.value == "pass"
+    assert result.prop(Prop.GRAPH_HOPS) == "cond"  # the cond really is in the program
+
+    from dataclasses import replace
+
+    (cell,) = run_unit(replace(CATALOG[0], since="2.1"), (Mode.NON_STRICT,), Device.CPU)
+    assert cell.prop(Prop.SINCE) == "2.1"
