@@ -393,7 +393,7 @@ def test_list_prints_cells_and_runs_nothing(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines[0] == "catalog:cond.simple"
+    assert lines[0].split()[0] == "catalog:cond.simple"  # then its oldest release and pattern
     cells = [CellId.parse(line.strip()) for line in lines[1:]]
     assert [c.mode for c in cells if c.device.value == "cpu"] == list(DEFAULT_MODES)
 
