@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         choices=[m.value for m in Mode],
         default=[],
-        help="only this mode (repeatable; default: all)",
+        help="only this mode (repeatable; default: every mode but aoti, which compiles per case)",
     )
     p.add_argument(
         "--device",
