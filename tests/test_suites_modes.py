@@ -11,7 +11,8 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
 from suites import modes  # noqa: E402
-from suites.cases import CATALOG, module_of  # noqa: E402
+from suites.cases import module_of  # noqa: E402
+from suites.catalog import CATALOG  # noqa: E402
 from suites.schema import Mode, Prop  # noqa: E402
 
 T = torch.tensor
