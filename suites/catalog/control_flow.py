@@ -53,7 +53,7 @@ def build_cond_parameter(device: str) -> Built:
             # A branch that reads a parameter: export must lift it into the subgraph.
             return cond(x.sum() > 0, lambda t: self.linear(t), lambda t: t - 1.0, (x,))
 
-    samples = _both_signs(device, 3, 4)  # drawn before the layer's weights, as always
+    samples = _both_signs(device, 3, 4)  # before the layer's weights: the samples stay as they were
     return CondWithParameter().to(device), samples
 
 
