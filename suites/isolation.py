@@ -122,7 +122,7 @@ def how_it_ended(status: int) -> str:
 def _lazily_imported(write: int) -> None:
     """In a child: run one cond case in every mode, then tell the parent what that imported."""
     from suites.body import run_unit
-    from suites.cases import CATALOG
+    from suites.catalog import CATALOG
     from suites.schema import DEFAULT_MODES, Device
 
     before = set(sys.modules)

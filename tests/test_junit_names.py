@@ -26,7 +26,7 @@ from compat.junit import (  # noqa: E402
     KnownNames,
     split_hop,
 )
-from suites.cases import CATALOG  # noqa: E402
+from suites.catalog import CATALOG  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 

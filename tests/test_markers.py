@@ -28,11 +28,17 @@ def _top_level_imports(tree: ast.Module) -> list[tuple[ast.stmt, str]]:
     return found
 
 
+def _module_name(path: Path) -> str:
+    """``suites.cases`` for suites/cases.py, ``suites.catalog`` for suites/catalog/__init__.py."""
+    parts = path.relative_to(SUITES.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
 def _torch_modules() -> frozenset[str]:
     """The suites modules that import torch when imported, directly or through others."""
     imports = {
-        f"suites.{path.stem}": {name for _, name in _top_level_imports(ast.parse(path.read_text()))}
-        for path in SUITES.glob("*.py")
+        _module_name(path): {name for _, name in _top_level_imports(ast.parse(path.read_text()))}
+        for path in SUITES.rglob("*.py")
     }
     needs = {m for m, names in imports.items() if any(_is_torch(n) for n in names)}
     while True:
@@ -121,8 +127,16 @@ def _problems(source: str) -> list[str]:
             ["line 2 imports torch before pytest.importorskip('torch')"],
         ),
         (
-            "import pytest\npytest.importorskip('torch')\nfrom suites.cases import CATALOG",
+            "import pytest\npytest.importorskip('torch')\nfrom suites.catalog import CATALOG",
             ["uses torch but has no `pytestmark = pytest.mark.torch`"],
+        ),
+        # A module of a suites subpackage imports torch through suites.cases.
+        (
+            "from suites.catalog.wrappers import CASES",
+            [
+                "line 1 imports suites.catalog.wrappers before pytest.importorskip('torch')",
+                "uses torch but has no `pytestmark = pytest.mark.torch`",
+            ],
         ),
         (
             "import subprocess, sys\n"

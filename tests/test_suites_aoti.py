@@ -20,7 +20,8 @@ pytestmark = pytest.mark.torch
 
 from suites import aoti, modes  # noqa: E402
 from suites.body import run_cell  # noqa: E402
-from suites.cases import CATALOG, PLANTED_ABSENT_ENTRY, requires  # noqa: E402
+from suites.cases import PLANTED_ABSENT_ENTRY, requires  # noqa: E402
+from suites.catalog import CATALOG  # noqa: E402
 from suites.schema import Device, Gap, Mode, Prop, Status  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent

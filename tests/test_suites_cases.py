@@ -1,4 +1,4 @@
-"""suites.cases, suites.collect and suites.body against the real torch, in-process."""
+"""suites.cases (the case API), suites.collect and suites.body against the real torch."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
-from suites import cases as catalog  # noqa: E402
 from suites import modes  # noqa: E402
 from suites.body import MAX_DETAIL_CHARS, leaked_state, run_cell, run_unit  # noqa: E402
-from suites.cases import CATALOG, PLANTED, Case, Sample, load_catalog, module_of  # noqa: E402
+from suites.cases import PLANTED, Case, Sample, load_catalog, module_of, requires  # noqa: E402
+from suites.catalog import CATALOG  # noqa: E402
 from suites.collect import plan, select  # noqa: E402
 from suites.gaps import resolve_gap  # noqa: E402
 from suites.schema import CellId, Device, Gap, Mode, Prop, Status  # noqa: E402
@@ -51,9 +51,10 @@ def test_planted_rows_only_with_the_env_var(env: dict[str, str], planted: bool) 
     ("patterns", "expected"),
     [
         ((), None),
-        (("while_loop",), {"while_loop.simple", "while_loop.closure"}),
+        (("while_loop.s*",), {"while_loop.simple", "while_loop.submodule"}),
         (("while_loop.simple",), {"while_loop.simple"}),
-        (("*scan",), {"scan.simple", "associative_scan.cumsum"}),
+        (("*scan.reverse",), {"scan.reverse", "associative_scan.reverse"}),
+        (("out_dtype",), {"out_dtype.int8_mm"}),
         (("nothing",), set()),
     ],
 )
@@ -75,7 +76,7 @@ def _never_built(device: str) -> Any:
 
 
 MISSING = Case(
-    "no_such_hop", "simple", _never_built, catalog.requires("torch._higher_order_ops:no_such_hop")
+    "no_such_hop", "simple", _never_built, requires("torch._higher_order_ops:no_such_hop")
 )
 
 
@@ -99,7 +100,7 @@ def test_a_missing_hop_is_missing_in_every_mode_with_a_reason(mode: Mode) -> Non
     ],
 )
 def test_requires_names_what_is_absent(specs: tuple[str, ...], absent: tuple[str, ...]) -> None:
-    assert catalog.requires(*specs).absent() == absent
+    assert requires(*specs).absent() == absent
 
 
 def test_every_catalogue_row_runs_here_or_says_why() -> None:

@@ -11,7 +11,8 @@ pytestmark = pytest.mark.torch
 
 from suites import modes  # noqa: E402
 from suites.body import run_cell  # noqa: E402
-from suites.cases import CATALOG, Case, requires  # noqa: E402
+from suites.cases import Case, requires  # noqa: E402
+from suites.catalog import CATALOG  # noqa: E402
 from suites.gaps import registered_op, resolve_gap  # noqa: E402
 from suites.schema import Device, Gap, Mode, Prop, Status  # noqa: E402
 

@@ -12,7 +12,8 @@ pytestmark = pytest.mark.torch
 
 from suites import modes  # noqa: E402
 from suites.body import own_derivers  # noqa: E402
-from suites.cases import CATALOG, PLANTED_ABSENT_ENTRY, module_of, requires  # noqa: E402
+from suites.cases import PLANTED_ABSENT_ENTRY, module_of, requires  # noqa: E402
+from suites.catalog import CATALOG  # noqa: E402
 from suites.groups import PUBLIC_EXPORT, SHARED_EXPORT  # noqa: E402
 from suites.schema import Device, Mode, Prop  # noqa: E402
 

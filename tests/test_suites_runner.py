@@ -219,8 +219,11 @@ def test_the_aoti_limit_stops_aoti_units_only_and_the_scratch_goes_with_the_run(
     assert list(temp.iterdir()) == []
 
 
-ORDER_CASES = ("--source", "catalog", "--hop", "cond*", "--hop", "while_loop*")
-ORDER_CASES += ("--hop", "associative_scan*", "--no-recheck")
+# The catalogue's first cond, while_loop and associative_scan rows: five cases.
+ORDER_HOPS = ("cond.simple", "cond.parameter", "while_loop.simple", "while_loop.closure")
+ORDER_HOPS += ("associative_scan.cumsum",)
+ORDER_CASES = ("--source", "catalog", *(a for h in ORDER_HOPS for a in ("--hop", h)))
+ORDER_CASES += ("--no-recheck",)
 
 
 def _outcomes(junit: Path) -> dict[CellId, tuple[Status, str | None]]:

@@ -44,7 +44,7 @@ class Run:
 def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     """cond.simple, both while_loop cases and the two planted gaps (about 30 s on 2 cores)."""
     junit = tmp_path_factory.mktemp("story") / "t.xml"
-    hops = ("cond.simple", "while_loop*", "_gap_planted*")
+    hops = ("cond.simple", "while_loop.simple", "while_loop.closure", "_gap_planted*")
     args = ["--junit", str(junit), "--target", "t-story", "--source", "catalog", "--no-recheck"]
     args += [a for hop in hops for a in ("--hop", hop)]
     started = datetime.now(UTC).replace(microsecond=0)
