@@ -105,7 +105,11 @@ def _judge(
     notes[Prop.DYNAMIC_DIMS] = ", ".join(str(f) for f in fates)
     batch = fates[0]
     if not batch.dynamic:
-        verdict = f"export specialised the batch dimension {batch.where} to {batch.size}"
+        # Its first line is the signature: the same words whatever the input and its size.
+        verdict = (
+            "export specialised the batch dimension: the program takes no other batch size\n"
+            f"{batch.where} specialised to {batch.size}"
+        )
         return Derived(ep, verdict=verdict)
     return Derived(ep, more=(second_size(ep, shapes, args, kwargs),))
 

@@ -661,7 +661,10 @@ def synthetic_report(folder: Path, targets: int) -> Report:
 # --- #18's modes and sources, as the suite writes them ---------------------------------------
 
 COVERAGE_TARGETS = ("2.6.0-cpu", "2.9.1-cpu")
-SPECIALISED = "export specialised the batch dimension args[0].0 to 3"
+SPECIALISED = (
+    "export specialised the batch dimension: the program takes no other batch size\n"
+    "args[0].0 specialised to 3"
+)
 _SUPPORTED = f"{EXPECT_EXPORTDB_SUPPORTED}: SUPPORTED"
 _UNSUPPORTED = f"{EXPECT_EXPORTDB_UNSUPPORTED}: NOT_SUPPORTED_YET"
 _COVERAGE_MODES = (Mode.AOT, Mode.SERIALIZE, Mode.DYNAMIC, Mode.AOTI)
