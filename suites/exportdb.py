@@ -80,8 +80,25 @@ def support_level(example: Any) -> str:
     return SUPPORTED if level is None else str(getattr(level, "name", level))
 
 
-def declared(level: str, mode: Mode, device: Device) -> str:
-    """The expectation token of a declared level: the same in every mode and on every device."""
+# The modes that export as ExportDB's claim means it: torch.export.export and what derives
+# from the exported program, without a compiler (aoti measures more than export).
+STATIC_CLAIM_MODES = frozenset(
+    {Mode.AOT, Mode.STRICT, Mode.PRE_DISPATCH, Mode.RETRACE, Mode.SERIALIZE, Mode.NON_STRICT}
+)
+
+
+def declared(level: str, own_shapes: bool, mode: Mode, device: Device) -> str:
+    """The expectation token of a declared level, in the modes the claim is about, else "".
+
+    ExportDB claims what export does with the example's inputs and, where it has
+    them, its own ``dynamic_shapes``: an example with its own is claimed in the
+    ``dynamic`` mode (which passes them) only, one without in the static modes only
+    (the dynamic mode's marks on every leading dimension are this project's, not
+    ExportDB's). The same on every device.
+    """
+    claimed = mode is Mode.DYNAMIC if own_shapes else mode in STATIC_CLAIM_MODES
+    if not claimed:
+        return ""
     token = EXPECT_EXPORTDB_SUPPORTED if level == SUPPORTED else EXPECT_EXPORTDB_UNSUPPORTED
     return f"{token}: {level}"
 
@@ -106,7 +123,7 @@ def to_case(name: str, example: Any) -> Case:
         _safe(name),
         build,
         source=Source.EXPORTDB,
-        expectation=functools.partial(declared, support_level(example)),
+        expectation=functools.partial(declared, support_level(example), shapes is not None),
         ops=HOP_OPS.get(hop, ()),
         dynamic_shapes=None if shapes is None else functools.partial(given_shapes, shapes),
     )
