@@ -379,9 +379,9 @@ CLAIMS_MEANING = (
     "ExportDB (torch._export.db) declares per example, one release at a time, whether "
     "torch.export supports it (SUPPORTED) or not yet (NOT_SUPPORTED_YET). One line per "
     "exportdb case where a release's claim and its cells disagree: declared supported but "
-    "failing, or declared not supported yet but passing, with the modes. The claim is about "
-    "export alone: a mode that goes further (a save/load round trip, dynamic shapes, "
-    "AOTInductor) can fail where export works."
+    "failing, or declared not supported yet but passing, with the modes. A claim is compared "
+    "in the modes it is about: dynamic for an example with its own dynamic_shapes, the six "
+    "static modes for the others; what a compiler makes of the program is beyond it."
 )
 
 
