@@ -64,7 +64,10 @@ def export_and_run_batch_3(cls, spec, run=True):
         torch.testing.assert_close(ep.module()(*batch_3), cls()(*batch_3))
 
 
+every, docs_only = (auto,) * 4, (None, None, None, auto)
 attempt("static export", export_and_run_batch_3, DocumentAttention, None, run=False)
-attempt("every batch Dim.AUTO, run batch 3", export_and_run_batch_3, DocumentAttention, (auto,) * 4)
-attempt("docs' batch Dim.AUTO", export_and_run_batch_3, DocumentAttention, (None,) * 3 + (auto,), run=False)
-attempt("causal mask, every batch Dim.AUTO, run batch 3", export_and_run_batch_3, CausalAttention, (auto,) * 4)
+attempt("every batch Dim.AUTO, run batch 3", export_and_run_batch_3, DocumentAttention, every)
+attempt("docs' batch Dim.AUTO", export_and_run_batch_3, DocumentAttention, docs_only, run=False)
+attempt(
+    "causal mask, every batch Dim.AUTO, run batch 3", export_and_run_batch_3, CausalAttention, every
+)

@@ -61,7 +61,11 @@ def attempt(label, fn, *args, **kwargs):
 
 x, y = torch.randn(3, 4), torch.randn(3, 4)
 batch = {0: torch.export.Dim.AUTO}
-specs = {Named: {"x": batch, "y": batch}, StarArgs: ((batch, batch),), StarArgsNoGuard: ((batch, batch),)}
+specs = {
+    Named: {"x": batch, "y": batch},
+    StarArgs: ((batch, batch),),
+    StarArgsNoGuard: ((batch, batch),),
+}
 
 
 def run(cls, **module_kwargs):
