@@ -103,6 +103,20 @@ class Prop(enum.StrEnum):
     DYNAMIC_DIMS = "dynamic_dims"
     COMPILE_SECONDS = "compile_seconds"  # aoti: aoti_compile_and_package's wall time
     GRAPH_HOPS = "graph_hops"  # the HOP operators found in the exported graph, comma-separated
+    # What a repro script is made of (compat.repro renders it), on cells that did not pass:
+    SAMPLE = "sample"  # the index of the sample the cell failed on, in its build's order, from 0
+    CASE_SOURCE = "case_source"  # Python defining the case's builder, standalone with torch
+    CASE_BUILD = "case_build"  # an expression, run after case_source, that is the builder
+    OP_NAME = "op_name"  # hop_db: the op info's name
+    OP_VARIANT = "op_variant"  # hop_db: its variant_test_name ("" for none)
+    OP_INDEX = "op_index"  # hop_db: which op info of that name and variant, from 0
+    EXAMPLE = "exportdb_example"  # exportdb: the example's name in all_examples()
+    # dynamic: export's dynamic_shapes as a Python expression (``Dim`` is torch.export.Dim,
+    # ``example`` the ExportDB example); the batch "L.D" (dimension D of the L-th tensor leaf
+    # of pytree.tree_flatten((args, kwargs))); the second size's dims "L.D=N,L.D=N"
+    DYNAMIC_SHAPES = "dynamic_shapes"
+    DYNAMIC_BATCH = "dynamic_batch"
+    SECOND_SIZE = "second_size"
 
 
 # Tokens of the ``expectation`` property (suites.upstream writes them, compat reads them):
