@@ -1,4 +1,4 @@
-"""python -m compat: report | diff | env-error. The one place that turns errors into exit codes."""
+"""python -m compat: report | diff | repro | env-error; the one place errors become exit codes."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from compat.artifacts import (
     JUNIT_NAME,
     MD_NAME,
     SUMMARY_NAME,
+    report_folders,
     write_env_error,
     write_report,
 )
@@ -41,6 +42,7 @@ from compat.render_junit import render_junit
 from compat.render_md import render_markdown
 from compat.render_summary import render_summary
 from compat.render_terminal import render_terminal
+from compat.repro import build_repros, find_repro, repro_files
 from suites.behaviours import BUILTIN, Behaviour
 from suites.scrub import scrub_credentials
 
@@ -73,13 +75,15 @@ def load_user_behaviours(
 
 
 def render_files(report: Report, facts: Facts) -> dict[str, str]:
-    """What goes into the report folder, by file name."""
+    """What goes into the report folder, by file name (``repro/`` files by relative path)."""
+    repros = build_repros(report)
     return {
         JSON_NAME: render_json(report, facts, {"generator": f"torch-hop-compat {_version()}"}),
         JUNIT_NAME: render_junit(report, facts),
         MD_NAME: render_markdown(report, facts),
         SUMMARY_NAME: render_summary(report, facts),
         HTML_NAME: render_html(report, facts),
+        **repro_files(repros),
     }
 
 
@@ -149,6 +153,17 @@ def cmd_diff(args: argparse.Namespace, out: Console, err: Console) -> int:
     return ExitCode.REGRESSION if diff.regressions else ExitCode.OK
 
 
+def cmd_repro(args: argparse.Namespace, out: Console, err: Console) -> int:
+    folders = [args.report] if args.report is not None else report_folders(DEFAULT_ROOT)
+    if not folders:
+        raise InputError(
+            f"no report folder under {DEFAULT_ROOT}/: run `nox -s matrix` (or `python -m "
+            "compat report`) first, or pass --report DIR."
+        )
+    out.file.write(find_repro(folders[0], args.cell, args.target, args.issue))
+    return ExitCode.OK
+
+
 def cmd_env_error(args: argparse.Namespace, out: Console, err: Console) -> int:
     path = write_env_error(args.junit, args.target, args.message, args.build)
     out.print(Text(f"wrote {path}: target {args.target} marked env-error"))
@@ -183,6 +198,15 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("old", type=Path)
     diff.add_argument("new", type=Path)
     diff.set_defaults(func=cmd_diff)
+
+    repro = sub.add_parser("repro", help="print a failed cell's standalone repro script")
+    repro.add_argument("cell", help="cell id, e.g. 'catalog:while_loop.simple/serialize[cpu]'")
+    repro.add_argument(
+        "--report", type=Path, default=None, help="report folder (default: the newest one)"
+    )
+    repro.add_argument("--target", default=None, help="the script of this target (default: newest)")
+    repro.add_argument("--issue", action="store_true", help="print the GitHub issue text instead")
+    repro.set_defaults(func=cmd_repro)
 
     env = sub.add_parser("env-error", help="write the JUnit of a target that could not run")
     env.add_argument("--target", required=True, help="target id, e.g. 2.6.0-cu124")

@@ -97,6 +97,7 @@ def write_report(
             return Written(existing, created=False, files=_files(existing))
         tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP}{os.getpid()}-", dir=root))
         for name, text in files.items():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)  # repro/ scripts
             (tmp / name).write_text(text, encoding="utf-8", newline="\n")
         os.chmod(tmp, 0o755)  # mkdtemp makes it private
         created = _rename_into_place(tmp, final)
@@ -169,7 +170,8 @@ def _alive(pid: int) -> bool:
 
 
 def _files(folder: Path) -> tuple[str, ...]:
-    return tuple(sorted(p.name for p in folder.iterdir() if p.is_file()))
+    """The report's files, and its folders as ``name/``."""
+    return tuple(sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir()))
 
 
 def write_atomic(path: Path, text: str) -> None:
