@@ -35,8 +35,11 @@ sys.path.insert(0, str(ROOT))  # the `nox` entry point does not put this folder 
 
 from compat.config import ENV_TARGETS, MatrixConfig, config_path, load_config
 from compat.errors import CompatError
+from compat.repro_check import remember_python
 from compat.run import MatrixRun, RunFailed, resolve_test_requirements, run_report, run_target
+from compat.sources import local_python
 from compat.targets import Target, plan_targets
+from suites.schema import Mode
 from suites.scrub import scrub_credentials
 
 nox.needs_version = ">=2026.10.20"
@@ -147,6 +150,13 @@ if CONFIG is not None:
     @nox.parametrize("target", IDS, ids=IDS)
     def matrix(session: nox.Session, target: str) -> None:
         """Install one torch target and run the HOP suite in it (reports/junit/<id>.xml)."""
+        python = (
+            local_python(os.environ, RUN.own_envs)
+            if BY_NAME[target].is_local
+            else str(Path(session.bin) / "python")
+        )
+        if python:  # for repro-check, which runs the report's scripts in this interpreter
+            remember_python(REPORTS / "_scratch", target, python)
         try:
             outcome = run_target(NoxRunner(session), BY_NAME[target], os.environ, RUN)
         except CompatError as err:
@@ -168,6 +178,44 @@ def report(session: nox.Session) -> None:
     """Build the report from reports/junit/*.xml into a versioned folder under reports/."""
     if problem := run_report(NoxRunner(session), REPORTS, CONFIG_FILE):
         session.error(problem)
+
+
+@nox.session(name="repro-check", venv_backend="none")
+def repro_check(session: nox.Session) -> None:
+    """Run the newest report's repro scripts (COMPAT_REPORT=DIR) in their targets' pythons."""
+    from compat.artifacts import report_folders
+    from compat.repro_check import (
+        RESULT_NAME,
+        check,
+        default_jobs,
+        expected_cells,
+        remembered_pythons,
+        render_check,
+        reproduces,
+    )
+
+    chosen = os.environ.get("COMPAT_REPORT", "").strip()
+    folders = [Path(chosen)] if chosen else report_folders(REPORTS)
+    if not folders:
+        session.error(f"no report under {REPORTS}/: run `nox -s matrix` first")
+    limits = {Mode.AOT: CONFIG.timeout if CONFIG else 300.0}
+    limits[Mode.AOTI] = CONFIG.aoti_timeout if CONFIG else 900.0
+    try:
+        expected = expected_cells(folders[0])
+    except CompatError as err:
+        session.error(scrub_credentials(str(err)))
+    session.log(f"{len(expected)} scripts of {folders[0]}")
+    jobs = int(os.environ.get("HOP_SUITE_JOBS", "0")) or default_jobs()
+    pythons = remembered_pythons(REPORTS / "_scratch")
+    done = check(expected, pythons, limits, jobs, session.log)
+    text = render_check(done)
+    out = REPORTS / "_scratch" / RESULT_NAME
+    out.write_text(text, encoding="utf-8")
+    misses = sum(not reproduces(e, r) for e, r in done)
+    line = text.splitlines()[2]
+    if misses:
+        session.error(f"{line} The others: {out}")
+    session.log(f"{line} ({out})")
 
 
 @nox.session(venv_backend="none")
