@@ -295,7 +295,10 @@ def _environment(target: TargetInfo) -> list[str]:
 
 
 def repro_files(repros: Repros) -> dict[str, str]:
-    """The report folder's ``repro/`` files: scripts, issue texts and ``index.json``."""
+    """The report folder's ``repro/`` files: scripts, issue texts and ``index.json``; none
+    when there is no script."""
+    if not repros.scripts:
+        return {}
     files = {f"{REPRO_DIR}/{s.file}": s.text for s in repros.scripts}
     targets: dict[str, dict[str, str]] = {}
     for s in repros.scripts:
@@ -318,6 +321,11 @@ def find_repro(folder: Path, cell_id: str, target: str | None, issue: bool) -> s
     except ValueError as err:
         raise InputError(f"{err}: give a cell id as the report shows it.") from err
     index_path = folder / REPRO_DIR / INDEX_NAME
+    if (folder / "report.json").is_file() and not index_path.exists():
+        raise InputError(
+            f"{folder} has no repro scripts: none of its cells failed, or its JUnit files "
+            "record no case facts (rerun the targets with this version of the suite)."
+        )
     try:
         cells = json.loads(index_path.read_text(encoding="utf-8"))["cells"]
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
