@@ -412,9 +412,11 @@ def test_empty_report() -> None:
     assert {k: v for k, v in data.items() if k != "statuses"} == {
         "behaviours": {},
         "blocks": [],
+        "issues": [],
         "overview": {"devices": [], "hops": [], "modes": [], "rows": []},
         "result": [],
         "results": [],
+        "scripts": [],
         "targets": [],
         "time": [],
     }
