@@ -333,7 +333,7 @@ class _ReproData:
         if script is None and issue is None and absent is None:
             return None
         return (
-            None if script is None else f"{REPRO_DIR}/{urllib.parse.quote(script.file, safe='')}",
+            None if script is None else f"{REPRO_DIR}/{urllib.parse.quote(script.file, safe='@+')}",
             None if script is None else self._index(script.text, self.scripts, self._script_index),
             None if issue is None else self._index(issue, self.issues, self._issue_index),
             absent,
