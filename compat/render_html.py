@@ -24,7 +24,7 @@ block, row by row, column by column, skipping columns without a result):
   behaviour marks, [[label, value]] notes, repro]`` (notes: ``compat.layout.cell_notes``;
   the properties leave out the case facts, ``CASE_FACTS``, which the repro script shows;
   repro: null, or ``[link, script, issue, why no script]`` for a cell whose status gets a
-  repro: its script's path relative to the page (``repro/<file>``) and index in
+  repro: its script's path relative to the page (``repro/<file>``, percent-encoded) and index in
   ``scripts``, its cell id's index in ``issues``, each null where there is none, and the
   reason ``compat.repro.Repros.absent`` gives, or null);
 - ``scripts`` and ``issues``: each distinct repro script text and issue text, once (a
