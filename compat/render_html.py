@@ -21,7 +21,15 @@ block, row by row, column by column, skipping columns without a result):
   rows: [[case, hop, first key, codes, [since label per build]]]}``;
 - ``results``: distinct results, ``[status, error type, signature, message,
   [behaviour ids], [[key, value]] properties, tooltip detail, expected reason,
-  behaviour marks, [[label, value]] notes]`` (notes: ``compat.layout.cell_notes``);
+  behaviour marks, [[label, value]] notes, repro]`` (notes: ``compat.layout.cell_notes``;
+  the properties leave out the case facts, ``CASE_FACTS``, which the repro script shows;
+  repro: null, or ``[link, script, issue, why no script]`` for a cell whose status gets a
+  repro: its script's path relative to the page (``repro/<file>``, percent-encoded) and index in
+  ``scripts``, its cell id's index in ``issues``, each null where there is none, and the
+  reason ``compat.repro.Repros.absent`` gives, or null);
+- ``scripts`` and ``issues``: each distinct repro script text and issue text, once (a
+  script is shared by the targets that have the same text, an issue text by a cell id's
+  targets);
 - ``result`` and ``time``: per key, its result's index and its time;
 - ``behaviours``: ``{id: {sentence, hop, mode}}``;
 - ``overview``: ``{modes, devices, rows: [[case, hop, source, variant, codes]],
@@ -35,6 +43,7 @@ from __future__ import annotations
 
 import functools
 import math
+import urllib.parse
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -97,6 +106,7 @@ from compat.model import (
 from compat.overview import resolve_hop_overview, resolve_pass_rates
 from compat.provenance import resolve_provenance
 from compat.render_svg import render_hop_since_svg, render_pass_rate_svg
+from compat.repro import REPRO_DIR, REPRO_STATUSES, Repros, Script
 from compat.timeline import (
     Timeline,
     members_text,
@@ -117,6 +127,22 @@ _VERDICT_CLASS: Mapping[Verdict, str] = {
     Verdict.NOT_APPLICABLE: "v-na",
 }
 TEMPLATE = "report.html.j2"
+NO_REPROS = Repros()  # a report rendered without its repro folder
+# The properties a repro script is rendered from: the panel shows the script, not them.
+CASE_FACTS = frozenset(
+    {
+        Prop.SAMPLE,
+        Prop.CASE_SOURCE,
+        Prop.CASE_BUILD,
+        Prop.OP_NAME,
+        Prop.OP_VARIANT,
+        Prop.OP_INDEX,
+        Prop.EXAMPLE,
+        Prop.DYNAMIC_SHAPES,
+        Prop.DYNAMIC_BATCH,
+        Prop.SECOND_SIZE,
+    }
+)
 # Cells linked per behaviour or signature: a big matrix's most frequent signature hits
 # thousands, more than anyone follows one by one.
 MAX_REFS = 50
@@ -273,7 +299,50 @@ def _detail(cell: Cell, expected: str | None) -> str:
     return " · ".join(p for p in parts if p)
 
 
-def _result_data(cell: Cell, marks: Mapping[str, str]) -> list[object]:
+class _ReproData:
+    """The repros as the page's script reads them: each distinct text once, in the order
+    the cells first use it, and per cell where its script and issue text are."""
+
+    def __init__(self, repros: Repros) -> None:
+        self.repros = repros
+        self.scripts: list[str] = []
+        self.issues: list[str] = []
+        self._script_index: dict[str, int] = {}
+        self._issue_index: dict[str, int] = {}
+        # (target, cell id) -> script; the first that names the target, as Repros.script_for
+        self._script_of: dict[tuple[str, str], Script] = {}
+        for script in repros.scripts:
+            for target in script.targets:
+                self._script_of.setdefault((target, str(script.cell)), script)
+
+    @staticmethod
+    def _index(text: str, texts: list[str], index: dict[str, int]) -> int:
+        if text not in index:
+            index[text] = len(texts)
+            texts.append(text)
+        return index[text]
+
+    def of(self, cell: Cell) -> tuple[str | None, int | None, int | None, str | None] | None:
+        """``(link, script, issue, why no script)`` of a cell (see the module doc), or None."""
+        cid = str(cell.id)
+        script = self._script_of.get((cell.target, cid))
+        if script is None and cell.status not in REPRO_STATUSES:
+            return None
+        issue = self.repros.issues.get(cid)
+        absent = None if script is not None else self.repros.absent.get((cell.target, cid))
+        if script is None and issue is None and absent is None:
+            return None
+        return (
+            None if script is None else f"{REPRO_DIR}/{urllib.parse.quote(script.file, safe='@+')}",
+            None if script is None else self._index(script.text, self.scripts, self._script_index),
+            None if issue is None else self._index(issue, self.issues, self._issue_index),
+            absent,
+        )
+
+
+def _result_data(
+    cell: Cell, marks: Mapping[str, str], repro: Sequence[object] | None
+) -> list[object]:
     expected = expected_reason(cell)
     detail = _detail(cell, expected)
     return [
@@ -282,15 +351,18 @@ def _result_data(cell: Cell, marks: Mapping[str, str]) -> list[object]:
         cell.signature,
         None if cell.message is None else cut(cell.message),
         list(cell.behaviours),
-        [[key, cut(value)] for key, value in cell.properties],
+        [[key, cut(value)] for key, value in cell.properties if key not in CASE_FACTS],
         detail,
         expected,
         "".join(marks.get(b, "") for b in cell.behaviours),
         [[label, cut(value)] for label, value in cell_notes(cell)],
+        None if repro is None else list(repro),
     ]
 
 
-def _matrix_data(report: Report, facts: Facts, blocks: Sequence[MatrixBlock]) -> _MatrixData:
+def _matrix_data(
+    report: Report, facts: Facts, blocks: Sequence[MatrixBlock], repros: _ReproData
+) -> _MatrixData:
     """Blocks of rows of status codes; each cell's result (distinct ones listed once) and time."""
     data = _MatrixData()
     marks = behaviour_marks(report)
@@ -309,6 +381,7 @@ def _matrix_data(report: Report, facts: Facts, blocks: Sequence[MatrixBlock]) ->
                     codes.append(_GAP_CODE.get(gap.gap, blank) if gap is not None else blank)
                     continue
                 codes.append(_cell_code(cell, facts))
+                repro = repros.of(cell)
                 value = (
                     cell.status,
                     cell.behaviours,
@@ -316,10 +389,11 @@ def _matrix_data(report: Report, facts: Facts, blocks: Sequence[MatrixBlock]) ->
                     cell.message,
                     cell.signature,
                     cell.properties,
+                    repro,
                 )
                 if value not in distinct:
                     distinct[value] = len(data.results)
-                    data.results.append(_result_data(cell, marks))
+                    data.results.append(_result_data(cell, marks, repro))
                 data.keys[cell.target, str(cell.id)] = len(data.result_of)
                 data.result_of.append(distinct[value])
                 data.times.append(cell.time if math.isfinite(cell.time) else None)
@@ -614,10 +688,11 @@ def _targets_data(targets: Sequence[TargetInfo], names: Mapping[str, str]) -> li
     ]
 
 
-def resolve_page(report: Report, facts: Facts) -> PageView:
+def resolve_page(report: Report, facts: Facts, repros: Repros = NO_REPROS) -> PageView:
     """Everything the template shows, computed once, in display order."""
     matrix = resolve_matrix(report, facts)
-    data = _matrix_data(report, facts, matrix)
+    repro_data = _ReproData(repros)
+    data = _matrix_data(report, facts, matrix, repro_data)
     rows_by_id = {r.behaviour.id: r for r in facts.behaviours}
     behaviours = _all_behaviours(report, facts)
     ran = tuple(t for t in report.targets if t.env_error is None)
@@ -670,6 +745,8 @@ def resolve_page(report: Report, facts: Facts) -> PageView:
             "results": data.results,
             "result": data.result_of,
             "time": data.times,
+            "scripts": repro_data.scripts,
+            "issues": repro_data.issues,
             "behaviours": {
                 b.id: {"sentence": b.sentence, "hop": b.hop, "mode": b.mode} for b in behaviours
             },
@@ -696,6 +773,8 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def render_html(report: Report, facts: Facts) -> str:
-    """The whole report as one HTML page; the same report gives the same bytes."""
-    return _environment().get_template(TEMPLATE).render(page=resolve_page(report, facts))
+def render_html(report: Report, facts: Facts, repros: Repros = NO_REPROS) -> str:
+    """The whole report as one HTML page, with each failed cell's repro script and issue
+    text in its details; the same report and repros give the same bytes."""
+    page = resolve_page(report, facts, repros)
+    return _environment().get_template(TEMPLATE).render(page=page)

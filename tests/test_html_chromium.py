@@ -7,6 +7,7 @@ the screenshots for a human look.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -33,7 +34,8 @@ from compat.facts import resolve_facts
 from compat.layout import NO_RESULT, STATUS_STYLE, resolve_matrix
 from compat.model import Cell, Facts, Report, TargetInfo
 from compat.render_html import render_html
-from suites.schema import CellId, Device, Mode, Source, Status
+from compat.repro import Repros, Script, cell_file
+from suites.schema import CellId, Device, Mode, Prop, Source, Status
 
 CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(
@@ -567,3 +569,149 @@ def test_draw_time_at_forty_targets(tmp_path: Path, forty_html: str) -> None:
     if keep:
         Path(keep).mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, Path(keep) / "report-40.png")
+
+
+# --- a failed cell's repro script and issue text ---------------------------------------------
+
+_XFAIL = CellId.parse("catalog:while_loop.simple/serialize[cpu]")
+_SCRIPT = "import torch\n\nprint(torch.__version__)  # </script> stays text\nraise SystemExit(1)\n"
+_ISSUE = "## while_loop: serialize fails\n\n```python\n" + _SCRIPT + "```\n"
+
+# Opens the first xfail cell (2.6.0-cu124's while_loop.simple/serialize[cpu]) and reads its
+# repro parts; ``COPY`` then clicks a copy button and sets ``done`` once the page has said
+# what it did. The result is written after that, on <body data-test-result>.
+_REPRO_PROBE = """
+<script>
+(function () {
+  "use strict";
+  var result = {};
+  document.querySelector("td[data-status='xfail']").click();
+  var body = document.getElementById("details-body");
+  function part(name) { return body.querySelector("section.repro[data-part='" + name + "']"); }
+  var script = part("script"), issue = part("issue");
+  result.order = Array.prototype.map.call(body.querySelectorAll("h3"), function (h) {
+    return h.textContent;
+  });
+  result.link = script.querySelector("a").getAttribute("href");
+  result.linkText = script.querySelector("a").textContent;
+  result.script = script.querySelector("pre").textContent;
+  result.folded = !script.querySelector("details").open;
+  result.summary = script.querySelector("summary").textContent;
+  result.issue = issue.querySelector("pre").textContent;
+  result.facts = body.textContent.indexOf("build_marker") !== -1;
+  var done;
+  COPY
+  done.then(function () {
+    document.body.setAttribute("data-test-result", JSON.stringify(result));
+  });
+}());
+</script>
+"""
+
+# A clipboard that records what it is given.
+_SPY = """
+  var copied = [];
+  var settled = Promise.resolve();
+  Object.defineProperty(navigator, "clipboard", {configurable: true, value: {
+    writeText: function (text) { copied.push(text); return settled; }
+  }});
+  script.querySelector("button").click();
+  issue.querySelector("button").click();
+  done = settled.then(function () {
+    result.copied = copied;
+    result.said = [script, issue].map(function (p) {
+      return p.querySelector("[role='status']").textContent;
+    });
+  });
+"""
+
+# No clipboard at all (an old browser, or a page the browser will not give one).
+_NO_CLIPBOARD = """
+  Object.defineProperty(navigator, "clipboard", {configurable: true, value: undefined});
+  script.querySelector("button").click();
+  result.selected = window.getSelection().toString();
+  result.opened = script.querySelector("details").open;
+  result.said = script.querySelector("[role='status']").textContent;
+  done = Promise.resolve();
+"""
+
+# The browser's own clipboard: headless, a click from a script may be refused; either way
+# the page says what it did, and a refusal selects the text.
+_REAL_CLIPBOARD = """
+  var say = script.querySelector("[role='status']");
+  script.querySelector("button").click();
+  done = new Promise(function (resolve) {
+    (function wait() {
+      if (say.textContent) { resolve(); } else { window.setTimeout(wait, 20); }
+    }());
+  }).then(function () {
+    result.said = say.textContent;
+    result.selected = window.getSelection().toString();
+  });
+"""
+
+
+def _repro_page() -> str:
+    """The realistic report, its first xfail cell with case facts, a script and an issue."""
+    report = realistic_report()
+    target = "2.6.0-cu124"
+
+    def with_facts(cell: Cell) -> Cell:
+        if (cell.target, cell.id) != (target, _XFAIL):
+            return cell
+        facts = ((Prop.CASE_BUILD.value, "build_marker"), (Prop.SAMPLE.value, "0"))
+        return dataclasses.replace(cell, properties=tuple(sorted(cell.properties + facts)))
+
+    report = Report.from_cells(
+        targets=report.targets,
+        cells=(with_facts(c) for c in report.cells),
+        behaviours=report.behaviours,
+        skipped_inputs=report.skipped_inputs,
+    )
+    script = Script(cell=_XFAIL, file=f"{cell_file(_XFAIL)}.py", targets=(target,), text=_SCRIPT)
+    repros = Repros(scripts=(script,), issues={str(_XFAIL): _ISSUE})
+    return render_html(report, realistic_facts(), repros)
+
+
+def _repro_probe(tmp_path: Path, copy: str, *flags: str) -> dict[str, Any]:
+    html = _repro_page().replace("</body>", _REPRO_PROBE.replace("COPY", copy) + "</body>")
+    page = tmp_path / "repro.html"
+    page.write_text(html, encoding="utf-8")
+    run = _chromium(tmp_path, "--window-size=1400,1000", *flags, "--dump-dom", page.as_uri())
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert _console(run.stderr) == []
+    body = _Body()
+    body.feed(run.stdout)
+    assert "data-test-result" in body.attrs, "the probe did not finish"
+    result = json.loads(body.attrs["data-test-result"])
+    assert isinstance(result, dict)
+    return result
+
+
+def test_details_show_the_repro_script_and_copy_it(tmp_path: Path) -> None:
+    result = _repro_probe(tmp_path, _SPY)
+    # after what went wrong, before the raw properties
+    assert result["order"][-4:] == ["Message", "Repro script", "Issue text", "Properties"]
+    assert result["link"] == "repro/catalog.while_loop.simple.serialize.cpu.py"
+    assert result["linkText"] == result["link"]
+    assert result["script"] == _SCRIPT
+    assert result["folded"] and result["summary"] == "show the repro script (4 lines)"
+    assert result["issue"] == _ISSUE
+    assert not result["facts"]  # the case facts are the script's, not the property list's
+    assert result["copied"] == [_SCRIPT, _ISSUE]
+    assert result["said"] == ["copied", "copied"]
+
+
+def test_copy_without_a_clipboard_selects_the_script(tmp_path: Path) -> None:
+    result = _repro_probe(tmp_path, _NO_CLIPBOARD)
+    assert result["opened"]
+    assert result["selected"].rstrip("\n") == _SCRIPT.rstrip("\n")
+    assert result["said"] == "selected: press Ctrl+C to copy"
+
+
+def test_copy_with_the_browsers_clipboard_copies_or_selects(tmp_path: Path) -> None:
+    result = _repro_probe(tmp_path, _REAL_CLIPBOARD, "--virtual-time-budget=5000")
+    assert result["said"] in ("copied", "selected: press Ctrl+C to copy")
+    if result["said"] != "copied":
+        assert result["selected"].rstrip("\n") == _SCRIPT.rstrip("\n")
+    print(f"headless Chromium's clipboard: {result['said']}")

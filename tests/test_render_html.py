@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
+from packaging.version import Version
 from report_fixtures import (
     HOSTILE,
     check_golden,
@@ -23,11 +24,12 @@ from report_fixtures import (
 
 from compat.facts import expected_reason
 from compat.layout import resolve_matrix
-from compat.model import Facts, Report
+from compat.model import Cell, Facts, Report, TargetInfo
 from compat.overview import resolve_hop_overview
-from compat.render_html import MAX_REFS, render_html
+from compat.render_html import CASE_FACTS, MAX_REFS, render_html
+from compat.repro import Repros, Script, cell_file
 from compat.timeline import resolve_timelines
-from suites.schema import Status
+from suites.schema import CellId, Device, Mode, Prop, Source, Status
 
 _DATA_BLOCK = re.compile(
     r'<script type="application/json" id="report-data">(?P<json>.*?)</script>', re.S
@@ -412,9 +414,179 @@ def test_empty_report() -> None:
     assert {k: v for k, v in data.items() if k != "statuses"} == {
         "behaviours": {},
         "blocks": [],
+        "issues": [],
         "overview": {"devices": [], "hops": [], "modes": [], "rows": []},
         "result": [],
         "results": [],
+        "scripts": [],
         "targets": [],
         "time": [],
     }
+
+
+# --- repro scripts and issue texts in a cell's details ---------------------------------------
+
+_OLD, _NEW = "2.6.0-cpu", "2.9.1-cpu"
+_COND = CellId(Source.CATALOG, "cond", "simple", Mode.AOT, Device.CPU)
+_WHILE = CellId(Source.CATALOG, "while_loop", "simple", Mode.SERIALIZE, Device.CPU)
+_SCAN = CellId(Source.UPSTREAM, "scan", "simple", Mode.AOT, Device.CPU)
+_MAP = CellId(Source.CATALOG, "map", "simple", Mode.AOT, Device.CPU)
+# What the suite records on a failed cell for its repro; the script shows it, the panel not.
+_FACTS_PROPS = (
+    (Prop.CASE_BUILD.value, "build_cond_simple"),
+    (Prop.CASE_SOURCE.value, "import torch\ndef build_cond_simple(device): ..."),
+    (Prop.DYNAMIC_SHAPES.value, "None"),
+    (Prop.GRAPH_HOPS.value, "cond"),
+    (Prop.SAMPLE.value, "0"),
+)
+
+
+def _script(cell: CellId, targets: tuple[str, ...], text: str, suffix: str = "") -> Script:
+    return Script(cell=cell, file=f"{cell_file(cell)}{suffix}.py", targets=targets, text=text)
+
+
+def _repro_case() -> tuple[Report, Repros]:
+    """Two targets: cond fails on both with one script, while_loop with a script per
+    target, scan fails on the old one without a script and passes on the new, map passes."""
+    targets = tuple(
+        TargetInfo(
+            id=t, version=Version(t[:5]), build="cpu", torch_version=t[:5], source_file=f"{t}.xml"
+        )
+        for t in (_OLD, _NEW)
+    )
+
+    def failed(target: str, cid: CellId, status: Status = Status.ERROR) -> Cell:
+        return Cell(
+            target=target,
+            id=cid,
+            status=status,
+            error_type="RuntimeError",
+            message="boom",
+            signature="RuntimeError: boom",
+            properties=_FACTS_PROPS,
+            time=1.0,
+        )
+
+    cells = (
+        failed(_OLD, _COND),
+        failed(_NEW, _COND),
+        failed(_OLD, _WHILE, Status.FAIL),
+        failed(_NEW, _WHILE, Status.XFAIL),
+        failed(_OLD, _SCAN),
+        Cell(target=_NEW, id=_SCAN, status=Status.PASS, time=1.0),
+        Cell(target=_OLD, id=_MAP, status=Status.PASS, time=1.0),
+        Cell(target=_NEW, id=_MAP, status=Status.PASS, time=1.0),
+    )
+    repros = Repros(
+        scripts=(
+            _script(_COND, (_NEW, _OLD), "# cond, both targets\nimport torch\n"),
+            _script(_WHILE, (_NEW,), "# while_loop, new\nimport torch\n"),
+            _script(_WHILE, (_OLD,), "# while_loop, old\nimport torch\n", f"@{_OLD}"),
+        ),
+        issues={
+            str(_COND): "## cond issue\n",
+            str(_WHILE): "## while_loop issue\n",
+            str(_SCAN): "## scan issue\n",
+        },
+        absent={(_OLD, str(_SCAN)): "the JUnit file lacks the case facts"},
+    )
+    return Report.from_cells(targets=targets, cells=cells, behaviours=()), repros
+
+
+def _repro_of(data: dict[str, Any], entry: Decoded) -> tuple[object, ...] | None:
+    """A decoded cell's (link, script text, issue text, why no script), or None."""
+    assert entry.result is not None
+    repro = entry.result[10]
+    if repro is None:
+        return None
+    assert isinstance(repro, list)
+    link, script, issue, absent = repro
+    return (
+        link,
+        None if script is None else data["scripts"][script],
+        None if issue is None else data["issues"][issue],
+        absent,
+    )
+
+
+def test_repro_data_round_trip() -> None:
+    report, repros = _repro_case()
+    html = render_html(report, Facts(), repros)
+    data = _data(html)
+    got = {(e.target, e.cell): _repro_of(data, e) for e in _decoded_cells(data).values()}
+    expected: dict[tuple[str, str], tuple[object, ...] | None] = {}
+    for cell in report.cells:
+        script = repros.script_for(cell.target, cell.id)
+        if cell.status is Status.PASS:
+            expected[cell.target, str(cell.id)] = None
+            continue
+        expected[cell.target, str(cell.id)] = (
+            None if script is None else f"repro/{script.file}",
+            None if script is None else script.text,
+            repros.issues[str(cell.id)],
+            repros.absent.get((cell.target, str(cell.id))),
+        )
+    assert got == expected
+    assert got[_OLD, str(_WHILE)] == (
+        "repro/catalog.while_loop.simple.serialize.cpu@2.6.0-cpu.py",
+        "# while_loop, old\nimport torch\n",
+        "## while_loop issue\n",
+        None,
+    )
+    # Each distinct text once: cond's script serves both targets, while_loop's issue text both.
+    assert sorted(data["scripts"]) == sorted(s.text for s in repros.scripts)
+    assert sorted(data["issues"]) == sorted(repros.issues.values())
+    for text in [*data["scripts"], *data["issues"]]:
+        assert html.count(json.dumps(text)[1:-1]) == 1, text
+
+
+def test_case_facts_stay_out_of_the_property_list() -> None:
+    report, repros = _repro_case()
+    for given in (repros, Repros()):
+        data = _data(render_html(report, Facts(), given))
+        failed = [e for e in _decoded_cells(data).values() if e.status != "pass"]
+        assert failed
+        for entry in failed:
+            assert entry.result is not None
+            assert entry.result[5] == [[Prop.GRAPH_HOPS.value, "cond"]]
+    assert {
+        Prop.SAMPLE,
+        Prop.CASE_SOURCE,
+        Prop.CASE_BUILD,
+        Prop.OP_NAME,
+        Prop.OP_VARIANT,
+        Prop.OP_INDEX,
+        Prop.EXAMPLE,
+        Prop.DYNAMIC_SHAPES,
+        Prop.DYNAMIC_BATCH,
+        Prop.SECOND_SIZE,
+    } == CASE_FACTS
+
+
+def test_without_repros_no_cell_has_one() -> None:
+    report, _ = _repro_case()
+    data = _data(render_html(report, Facts()))
+    assert (data["scripts"], data["issues"]) == ([], [])
+    assert all(r[10] is None for r in data["results"])
+
+
+def test_repro_texts_cannot_escape() -> None:
+    report, _ = _repro_case()
+    script = f"# {HOSTILE}\nprint('</script><script>alert(1)</script>')\n<!-- x\n"
+    file = 'x"><img src=y onerror=alert(1)>/../javascript:alert(1).py'
+    hostile = Repros(
+        scripts=(Script(cell=_COND, file=file, targets=(_OLD, _NEW), text=script),),
+        issues={str(_COND): f"```\n{script}```\n</SCRIPT >"},
+    )
+    html = render_html(report, Facts(), hostile)
+    assert len(re.findall(r"<script", html, flags=re.I)) == 2
+    assert len(re.findall(r"</script", html, flags=re.I)) == 2
+    assert "<img" not in html and "<!--" not in html
+    block = _DATA_BLOCK.search(html)
+    assert block is not None and "<" not in block["json"] and ">" not in block["json"]
+    data = _data(html)
+    (link,) = {r[10][0] for r in data["results"] if r[10] is not None}
+    # The file name is one path segment under repro/, percent-encoded: no scheme, no "..".
+    assert link.startswith("repro/") and "/" not in link[len("repro/") :] and ":" not in link
+    assert data["scripts"] == [script]
+    assert data["issues"] == [hostile.issues[str(_COND)]]
