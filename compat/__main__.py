@@ -82,7 +82,7 @@ def render_files(report: Report, facts: Facts) -> dict[str, str]:
         JUNIT_NAME: render_junit(report, facts),
         MD_NAME: render_markdown(report, facts),
         SUMMARY_NAME: render_summary(report, facts),
-        HTML_NAME: render_html(report, facts),
+        HTML_NAME: render_html(report, facts, repros),
         **repro_files(repros),
     }
 

@@ -33,6 +33,7 @@ from compat.render_html import render_html
 from compat.render_json import render_json
 from compat.render_junit import render_junit
 from compat.render_md import _matrices, render_markdown
+from compat.repro import build_repros, repro_files
 from suites.schema import Status, SuiteProp
 
 SUMMARY_NAME = "summary.md"
@@ -108,13 +109,15 @@ def resolve_audit(
 def render_audit_files(
     report: Report, facts: Facts, audit: Audit, metadata: Mapping[str, str]
 ) -> dict[str, str]:
-    """The audit folder's files: the four of every report, and summary.md."""
+    """The audit folder's files: the four of every report, its repro scripts, and summary.md."""
+    repros = build_repros(report)
     return {
         JSON_NAME: render_json(report, facts, metadata),
         JUNIT_NAME: render_junit(report, facts),
         MD_NAME: render_markdown(report, facts),
-        HTML_NAME: render_html(report, facts),
+        HTML_NAME: render_html(report, facts, repros),
         SUMMARY_NAME: render_audit_summary(report, facts, audit),
+        **repro_files(repros),
     }
 
 
