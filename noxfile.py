@@ -25,6 +25,7 @@ import sys
 import sysconfig
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from fnmatch import fnmatch
 from pathlib import Path
 
 import nox
@@ -182,7 +183,10 @@ def report(session: nox.Session) -> None:
 
 @nox.session(name="repro-check", venv_backend="none")
 def repro_check(session: nox.Session) -> None:
-    """Run the newest report's repro scripts (COMPAT_REPORT=DIR) in their targets' pythons."""
+    """Run the newest report's repro scripts (COMPAT_REPORT=DIR) in their targets' pythons.
+
+    Posargs, if any, are fnmatch patterns over cell ids: only their scripts run.
+    """
     from compat.artifacts import report_folders
     from compat.repro_check import (
         RESULT_NAME,
@@ -204,6 +208,8 @@ def repro_check(session: nox.Session) -> None:
         expected = expected_cells(folders[0])
     except CompatError as err:
         session.error(scrub_credentials(str(err)))
+    if session.posargs:
+        expected = [e for e in expected if any(fnmatch(e.cell, p) for p in session.posargs)]
     session.log(f"{len(expected)} scripts of {folders[0]}")
     jobs = int(os.environ.get("HOP_SUITE_JOBS", "0")) or default_jobs()
     pythons = remembered_pythons(REPORTS / "_scratch")
