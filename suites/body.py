@@ -19,6 +19,7 @@ from suites.cases import Case, Sample
 from suites.exportdb import graph_hops
 from suites.gaps import resolve_gap
 from suites.groups import PUBLIC_EXPORT, SHARED_EXPORT
+from suites.recipe import FACT_STATUSES
 from suites.results import CellResult, make_result
 from suites.schema import Device, Mode, Prop, Source, Status
 from suites.scratch import resolve_scratch
@@ -173,7 +174,7 @@ def _run_samples(
     finally:
         for tally in tallies.values():
             tally.seconds += time.perf_counter() - start
-    for sample in samples:
+    for index, sample in enumerate(samples):
         live = [m for m, t in tallies.items() if t.open]
         if not live:
             break
@@ -184,6 +185,8 @@ def _run_samples(
                 # The HOPs the program really holds, beside the one ExportDB's tags name.
                 notes[mode][Prop.GRAPH_HOPS] = ",".join(graph_hops(derived.program))
             _compare(tallies[mode], derived, module, sample.args, kwargs)
+            if tallies[mode].error is not None or tallies[mode].mismatch is not None:
+                notes[mode][Prop.SAMPLE] = str(index)  # a repro picks this sample
 
 
 def _derive(
@@ -267,6 +270,9 @@ def _result(case: Case, mode: Mode, device: Device, tally: _Tally) -> CellResult
         raw, error_type, full, detail = Status.PASS, None, "", ""
 
     status, behaviours = resolve_status(raw, case.hop, mode.value, error_type, full, notes)
+    if status not in FACT_STATUSES:  # what a repro needs, only where there is one to write
+        for fact in dynamic.FACTS:
+            notes.pop(fact, None)
     message = ""
     if error_type is not None:
         message = signature(error_type, full)

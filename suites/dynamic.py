@@ -26,6 +26,7 @@ positive.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import itertools
 import re
@@ -38,10 +39,15 @@ import torch
 import torch.utils._pytree as pytree
 
 from suites.cases import Sample
+from suites.exportdb import given_shapes
 from suites.modes import Derived, Notes, Rerun, aot_strict
 from suites.schema import Prop
 
 Spec = Any  # what torch.export.export takes as dynamic_shapes
+# The facts a repro of a dynamic cell needs (suites.schema: how each is written).
+FACTS = (Prop.DYNAMIC_SHAPES, Prop.DYNAMIC_BATCH, Prop.SECOND_SIZE)
+# An ExportDB case's own spec, as a repro names it: the example's own attribute.
+EXAMPLE_SPEC = "example.dynamic_shapes"
 
 
 @dataclass(frozen=True)
@@ -80,9 +86,11 @@ def derive(
     if not marked:
         why = "the case's dynamic_shapes marks" if shapes is not None else "the sample has"
         return Derived(skip=f"nothing to make dynamic: {why} no tensor dimension")
+    notes[Prop.DYNAMIC_BATCH] = batch_fact(args, kwargs, marked[0])
     notes[Prop.STRICT] = "true" if aot_strict() else "false"
+    noted = functools.partial(_note_spec, notes, own=_from_exportdb(shapes))
     try:
-        ep = _export(module, args, kwargs, spec, named=shapes is None and _named())
+        ep = _export(module, args, kwargs, spec, named=shapes is None and _named(), note=noted)
     except Exception as exc:  # a HOP that fails to export is a result, not an error
         return Derived(None, "export", exc, time.perf_counter() - start)
     try:
@@ -111,7 +119,7 @@ def _judge(
             f"{batch.where} specialised to {batch.size}"
         )
         return Derived(ep, verdict=verdict)
-    return Derived(ep, more=(second_size(ep, shapes, args, kwargs),))
+    return Derived(ep, more=(second_size(ep, shapes, args, kwargs, notes),))
 
 
 def _named() -> bool:
@@ -129,7 +137,12 @@ _FIX = re.compile(r"^\s*(batch\d+) = (\w+)\s*$", re.MULTILINE)
 
 
 def _export(
-    module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], spec: Spec, named: bool
+    module: torch.nn.Module,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    spec: Spec,
+    named: bool,
+    note: Callable[[Spec], None] = lambda spec: None,
 ) -> Any:
     """``torch.export.export`` with ``spec``; named Dims take export's own suggested fixes.
 
@@ -137,9 +150,10 @@ def _export(
     which it cannot hold, listing fixes: a size it inferred (``batch2 = 3``)
     or an equality (``batch1 = batch0``). ``Dim.AUTO`` applies exactly those
     silently; applying them here gives 2.3/2.4 the same program, so the batch
-    dimension alone decides the cell there too.
+    dimension alone decides the cell there too. ``note`` hears each spec before export.
     """
     while True:  # each round unmarks or merges a Dim, or raises
+        note(spec)
         try:
             return torch.export.export(module, args, kwargs, dynamic_shapes=spec)
         except Exception as exc:
@@ -148,6 +162,70 @@ def _export(
             if fixed == spec:
                 raise
             spec = fixed
+
+
+def _from_exportdb(shapes: Callable[[Sample], Spec] | None) -> bool:
+    """Whether ``shapes`` gives an ExportDB example's own spec (suites.exportdb)."""
+    return isinstance(shapes, functools.partial) and shapes.func is given_shapes
+
+
+def _note_spec(notes: Notes, spec: Spec, own: bool) -> None:
+    """The spec export gets, as a repro writes it; none where it cannot be written."""
+    text = EXAMPLE_SPEC if own else render_spec(spec)
+    if text is None:
+        notes.pop(Prop.DYNAMIC_SHAPES, None)
+    else:
+        notes[Prop.DYNAMIC_SHAPES] = text
+
+
+def render_spec(spec: Spec) -> str | None:
+    """``spec`` as Python source (``Dim`` is torch.export.Dim), or None if it has a part that
+    source cannot say (a derived Dim, a hint with bounds)."""
+    try:
+        return _render(spec)
+    except ValueError:
+        return None
+
+
+def _render(spec: Spec) -> str:
+    if spec is None or type(spec) is int:
+        return repr(spec)
+    if type(spec) is str:
+        return f'"{spec}"' if spec.isidentifier() else repr(spec)
+    if isinstance(spec, dict):
+        return "{" + ", ".join(f"{_render(k)}: {_render(v)}" for k, v in spec.items()) + "}"
+    if isinstance(spec, tuple):
+        items = [_render(v) for v in spec]
+        return f"({', '.join(items)}{',' if len(items) == 1 else ''})"
+    if isinstance(spec, list):
+        return f"[{', '.join(_render(v) for v in spec)}]"
+    dim = torch.export.Dim
+    for hint in ("AUTO", "STATIC", "DYNAMIC"):
+        value = getattr(dim, hint, None)
+        if value is not None and type(spec) is type(value) and spec == value:
+            return f"Dim.{hint}"
+    name = getattr(spec, "__name__", None)
+    if not isinstance(name, str) or not name.isidentifier() or hasattr(spec, "root"):
+        raise ValueError(f"{spec!r} has no source")  # a derived Dim has a root
+    default = dim("default")  # the bounds Dim(name) has in this torch
+    bounds = [f"{b}={getattr(spec, b)}" for b in ("min", "max") if _differs(spec, default, b)]
+    quoted = f'"{name}"'  # an identifier: nothing to escape
+    return f"Dim({', '.join([quoted, *bounds])})"
+
+
+def _differs(dim: Any, default: Any, bound: str) -> bool:
+    value = getattr(dim, bound)
+    if value == getattr(default, bound):
+        return False
+    if type(value) is not int:  # e.g. int_oo where this torch's default is another infinity
+        raise ValueError(f"{bound}={value} has no source")
+    return True
+
+
+def batch_fact(args: tuple[Any, ...], kwargs: dict[str, Any], batch: tuple[str, int]) -> str:
+    """``"L.D"``: the batch is dimension D of the L-th tensor of the flattened inputs."""
+    where, dim = batch
+    return f"{[w for w, _ in tensor_inputs(args, kwargs)].index(where)}.{dim}"
 
 
 def _apply_fixes(spec: Spec, fixes: Mapping[str, str]) -> Spec:
@@ -275,9 +353,14 @@ def fate(shapes: Mapping[str, Any], where: str, dim: int) -> Fate:
 
 
 def second_size(
-    ep: Any, shapes: Mapping[str, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ep: Any,
+    shapes: Mapping[str, Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    notes: Notes | None = None,
 ) -> Rerun:
-    """The sample with every symbolic dimension at another size that export allows."""
+    """The sample with every symbolic dimension at another size that export allows; ``notes``
+    get the resized dimensions as ``"L.D=N,..."`` (L: the tensor's place among the inputs)."""
     tensors = tensor_inputs(args, kwargs)
     symbolic = {
         (where, d): (expr, int(tensor.shape[d]))
@@ -288,6 +371,10 @@ def second_size(
     old = _symbol_values(symbolic.values())
     new = {s: _other_value(v, ep.range_constraints.get(s)) for s, v in old.items()}
     target = {key: int(expr.xreplace(new)) for key, (expr, _) in symbolic.items()}
+    if notes is not None:
+        place = {where: i for i, (where, _) in enumerate(tensors)}
+        resized_dims = [(w, d, n) for (w, d), n in target.items() if n != symbolic[w, d][1]]
+        notes[Prop.SECOND_SIZE] = ",".join(f"{place[w]}.{d}={n}" for w, d, n in resized_dims)
     resized = iter(
         _resized(tensor, {d: n for (w, d), n in target.items() if w == where})
         for where, tensor in tensors

@@ -117,6 +117,7 @@ def to_case(name: str, example: Any) -> Case:
         args=tuple(getattr(example, "example_args", None) or ()),
         kwargs=dict(getattr(example, "example_kwargs", None) or {}),
         description=str(getattr(example, "description", "") or ""),
+        name=name,
     )
     return Case(
         hop,
@@ -147,6 +148,7 @@ class ExampleBuild:
     args: tuple[Any, ...]
     kwargs: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    name: str = ""  # its key in all_examples(): a repro finds the example by it
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "__doc__", self.description.strip())

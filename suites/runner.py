@@ -14,7 +14,9 @@ temporary folder removed after the run. Cells whose
 outcome differs from the previous run's JUnit run once more in a fresh
 child, and where the two runs disagree the cell is marked ``flaky``. The
 JUnit file is rewritten atomically after every unit, and once more on
-Ctrl-C or SIGTERM with the ``interrupted`` suite property.
+Ctrl-C or SIGTERM with the ``interrupted`` suite property. Every cell that did
+not pass carries its case's facts (``suites.recipe``), which the describing
+worker sends with the plan.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from typing import Any, TextIO
 from suites.groups import Unit, units
 from suites.junit_xml import Testsuite, junit_document, stamped, suite_name, write_junit
 from suites.previous import load_outcomes, outcome
+from suites.recipe import FACT_STATUSES
 from suites.results import CellResult, make_result
 from suites.schema import CellId, Mode, Prop, Status, SuiteProp
 from suites.scratch import scratch_env
@@ -49,6 +52,7 @@ _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 LOG_TAIL_CHARS = 3000
 
 Plan = tuple[tuple[str, tuple[CellId, ...]], ...]
+Facts = Mapping[str, Mapping[str, str]]  # case id -> {property: value}
 
 
 class SuiteError(Exception):
@@ -435,13 +439,24 @@ def _outcome(
     results: Mapping[CellId, CellResult],
     started: float,
     interrupted: str | None = None,
+    facts: Facts | None = None,
 ) -> RunOutcome:
     props = dict(properties)
     if interrupted:
         props[SuiteProp.INTERRUPTED.value] = interrupted
     name = suite_name(config.worker.target, props.get(SuiteProp.TORCH_VERSION.value))
-    ordered = tuple(results[c] for _, cells in plan for c in cells if c in results)
+    found = (results[c] for _, cells in plan for c in cells if c in results)
+    ordered = tuple(_with_facts(r, facts or {}) for r in found)
     return RunOutcome(name, props, plan, ordered, time.monotonic() - started, interrupted)
+
+
+def _with_facts(result: CellResult, facts: Facts) -> CellResult:
+    """``result`` with its case's facts, if it did not pass."""
+    if result.status not in FACT_STATUSES:
+        return result
+    for key, value in facts.get(result.cell.case, {}).items():
+        result = result.with_property(key, value)
+    return result
 
 
 def _write(config: RunConfig, outcome: RunOutcome) -> None:
@@ -456,6 +471,7 @@ def run(config: RunConfig, progress: TextIO = sys.stderr) -> RunOutcome:
     started = time.monotonic()
     properties: dict[str, str] = {}
     plan: Plan = ()
+    facts: Facts = {}
     results: dict[CellId, CellResult] = {}
     interrupted: str | None = None
     failure: SuiteError | None = None
@@ -464,11 +480,12 @@ def run(config: RunConfig, progress: TextIO = sys.stderr) -> RunOutcome:
         try:
             hello = session.hello()
             properties, plan = dict(hello["properties"]), _plan(hello)
+            facts = hello.get("facts", {})
             previous = load_outcomes(config.previous, properties.get("torch_version", ""))
             _say(progress, f"{sum(len(c) for _, c in plan)} cells in {len(plan)} cases")
             with _unit_logs() as logs:
                 pool = _Pool(session, logs)
-                track = _Progress(config, progress, properties, plan, results, started)
+                track = _Progress(config, progress, properties, plan, results, started, facts)
                 pool.run(_ordered(plan, config.shuffle), results, track.unit_done)
                 _recheck(pool, previous, results, progress)
         except KeyboardInterrupt as exc:
@@ -479,7 +496,7 @@ def run(config: RunConfig, progress: TextIO = sys.stderr) -> RunOutcome:
             failure, interrupted = exc, f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
         finally:
             session.discard(grace=0 if interrupted else 10)
-    outcome = _outcome(config, properties, plan, results, started, interrupted)
+    outcome = _outcome(config, properties, plan, results, started, interrupted, facts)
     _write(config, outcome)
     if failure is not None:
         raise failure
@@ -525,9 +542,10 @@ class _Progress:
         plan: Plan,
         results: Mapping[CellId, CellResult],
         started: float,
+        facts: Facts,
     ) -> None:
         self.config, self.stream, self.properties = config, stream, properties
-        self.plan, self.results, self.started = plan, results, started
+        self.plan, self.results, self.started, self.facts = plan, results, started, facts
         self.cells = {case: cells for case, cells in plan}
         self.left = {case: len(units(cells)) for case, cells in plan}
         self.first: dict[str, float] = {}
@@ -539,7 +557,13 @@ class _Progress:
         # a run killed from outside (OOM, SIGKILL) leaves a file that says so.
         unfinished = f"incomplete: {len(self.results)} of {total} cells run"
         outcome = _outcome(
-            self.config, self.properties, self.plan, self.results, self.started, unfinished
+            self.config,
+            self.properties,
+            self.plan,
+            self.results,
+            self.started,
+            unfinished,
+            self.facts,
         )
         _write(self.config, outcome)
         case = unit[0].case

@@ -60,7 +60,10 @@ def load_upstream() -> Upstream:
     allowlist = next((getattr(hop_db, n) for n in ALLOWLIST_NAMES if hasattr(hop_db, n)), ())
     cases: list[Case] = []
     seen: set[tuple[str, str]] = set()
+    ops_before: dict[tuple[str, str], int] = {}  # (name, variant) -> op infos so far
     for op in hop_db.hop_db:
+        key = (op.name, op.variant_test_name or "")
+        index = ops_before[key] = ops_before.get(key, -1) + 1
         if op.name in allowlist:
             continue
         hop, variant = _safe(op.name), _safe(op.variant_test_name or "default")
@@ -71,7 +74,7 @@ def load_upstream() -> Upstream:
             Case(
                 hop,
                 variant,
-                OpInfoBuild(op),
+                OpInfoBuild(op, index),
                 source=Source.UPSTREAM,
                 expectation=functools.partial(expectation, op),
             )
@@ -89,6 +92,8 @@ class OpInfoBuild:
     """Builds one hop_db op info's case; its ``__doc__`` (``Case.pattern``) names the op info."""
 
     op: Any
+    # Which op info of its name and variant in hop_db's order, from 0 (a repro selects it so).
+    index: int = 0
 
     def __post_init__(self) -> None:
         variant = f", variant {self.op.variant_test_name}" if self.op.variant_test_name else ""

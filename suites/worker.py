@@ -2,7 +2,8 @@
 
 Started by ``suites.runner`` as ``python -m suites.worker CONFIG_JSON``.
 Worker to parent, one JSON object per line on the worker's stdout:
-``hello`` (suite properties and the plan; only when asked to describe),
+``hello`` (suite properties, the plan, and each selected case's facts for
+repros, ``suites.recipe``; only when asked to describe),
 ``usage`` (the request cannot be met, e.g. cuda without a GPU), ``ready``,
 ``started`` (a child runs request ``id``, with its ``pid``), ``cell`` (one
 CellResult of request ``id``) and ``exit`` (the child of request ``id`` has
@@ -230,7 +231,7 @@ def main(argv: list[str]) -> int:
     import torch
 
     threads = thread_count()
-    from suites import collect, environment
+    from suites import collect, environment, recipe
     from suites.user import CaseModuleError
 
     hops = environment.registered_hops()  # before any case module registers more
@@ -261,7 +262,8 @@ def main(argv: list[str]) -> int:
             )
         plan = collect.plan(cases.values(), config.modes, devices)
         rows = [[case.id, [str(c) for c in cells]] for case, cells in plan]
-        _emit(channel, "hello", properties=properties, plan=rows)
+        facts = {case.id: recipe.case_facts(case) for case in cases.values()}
+        _emit(channel, "hello", properties=properties, plan=rows, facts=facts)
     else:
         _emit(channel, "ready")
     _serve(channel, _Children(channel, cases, threads))

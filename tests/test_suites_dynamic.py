@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -12,6 +13,8 @@ pytestmark = pytest.mark.torch
 from suites import dynamic, modes  # noqa: E402
 from suites.body import run_cell  # noqa: E402
 from suites.cases import PLANTED_ABSENT_ENTRY, Case, Sample, module_of, requires  # noqa: E402
+from suites.catalog import CATALOG  # noqa: E402
+from suites.recipe import FACT_STATUSES  # noqa: E402
 from suites.schema import Device, Gap, Mode, Prop, Status  # noqa: E402
 
 
@@ -55,6 +58,64 @@ def test_the_fail_signature_is_the_same_whatever_the_size() -> None:
     }
 
 
+def test_a_failing_cell_records_its_spec_and_batch_a_passing_one_nothing() -> None:
+    result = run_cell(_case(batch_of(3), torch.randn(3, 4)), Mode.DYNAMIC, Device.CPU)
+    assert result.status is Status.FAIL
+    marker = 'Dim("batch0")' if dynamic._named() else "Dim.AUTO"
+    assert result.prop(Prop.DYNAMIC_SHAPES) == f'{{"args": ({{0: {marker}}},)}}'
+    assert result.prop(Prop.DYNAMIC_BATCH) == "0.0"
+    assert result.prop(Prop.SECOND_SIZE) is None  # it failed before the second size
+    passed = run_cell(_case(lambda x: x.cos(), torch.randn(3, 4)), Mode.DYNAMIC, Device.CPU)
+    assert passed.status is Status.PASS
+    assert not {p.value for p in dynamic.FACTS} & {k for k, _ in passed.properties}
+
+
+def test_a_catalogue_cell_that_fails_carries_facts_a_repro_can_evaluate() -> None:
+    # associative_scan.cumsum fails at its second size on 2.13 (docs/findings/README.md)
+    (case,) = [c for c in CATALOG if c.id == "catalog:associative_scan.cumsum"]
+    result = run_cell(case, Mode.DYNAMIC, Device.CPU)
+    if result.status not in FACT_STATUSES:
+        assert result.prop(Prop.DYNAMIC_SHAPES) is None
+        pytest.skip(f"{case.id} is {result.status} in the dynamic mode on this torch")
+    torch.manual_seed(0)
+    module, samples = case.build("cpu")
+    sample = samples[int(result.prop(Prop.SAMPLE) or 0)]
+    spec = eval(result.prop(Prop.DYNAMIC_SHAPES) or "", {"Dim": torch.export.Dim})
+    assert spec == dynamic.default_spec(module, sample.args, dict(sample.kwargs))
+    assert result.prop(Prop.DYNAMIC_BATCH) == "0.0"
+    resized = result.prop(Prop.SECOND_SIZE)
+    assert (resized is not None) == (result.prop(Prop.STEP) == "run second size")
+    assert resized is None or re.fullmatch(r"\d+\.\d+=\d+(,\d+\.\d+=\d+)*", resized)
+
+
+def _derived() -> Any:
+    return 2 * torch.export.Dim("half")
+
+
+@pytest.mark.parametrize(
+    ("spec", "source"),
+    [
+        (None, "None"),
+        ({"x": {0: torch.export.Dim("batch0")}}, '{"x": {0: Dim("batch0")}}'),
+        (
+            (({0: torch.export.Dim("b", min=2, max=9)}, None),),
+            '(({0: Dim("b", min=2, max=9)}, None),)',
+        ),
+        ([{1: torch.export.Dim("n", max=64)}, 3], '[{1: Dim("n", max=64)}, 3]'),
+        ({"args": ({0: getattr(torch.export.Dim, "AUTO", None)},)}, '{"args": ({0: Dim.AUTO},)}'),
+        ({0: getattr(torch.export.Dim, "STATIC", None)}, "{0: Dim.STATIC}"),
+        ({0: _derived()}, None),  # a derived Dim: no source, so no property
+    ],
+)
+def test_a_spec_renders_as_source_that_gives_it_back(spec: Any, source: str | None) -> None:
+    if "Dim." in (source or "") and not hasattr(torch.export.Dim, "AUTO"):
+        pytest.skip("this torch has no Dim hints (2.3, 2.4)")
+    assert dynamic.render_spec(spec) == source
+    if source is not None:
+        again = eval(source, {"Dim": torch.export.Dim})
+        assert dynamic.render_spec(again) == source
+
+
 def test_a_case_that_stays_dynamic_passes_and_ran_at_a_second_size() -> None:
     seen: list[int] = []
 
@@ -83,6 +144,9 @@ def test_the_second_size_keeps_tied_dimensions_equal_and_the_tensors_kind() -> N
     assert x2.shape == y2.shape and x2.shape[0] != 3 and x2.shape[1:] == x.shape[1:]
     assert (x2.dtype, x2.requires_grad, y2.requires_grad) == (x.dtype, True, False)
     assert rerun.step == "run second size" and "args[0].0: 3 -> " in rerun.label
+    # One symbol, so both tensors' leading dimensions move to the same new size.
+    assert notes[Prop.SECOND_SIZE] == f"0.0={x2.shape[0]},1.0={x2.shape[0]}"
+    assert notes[Prop.DYNAMIC_BATCH] == "0.0"
     # Its rows are the sample's, repeated: values that mean something keep their meaning.
     assert torch.equal(x2[: len(x)].detach(), x.detach())
 

@@ -13,6 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
+from suites import dynamic  # noqa: E402
 from suites.cases import Sample  # noqa: E402
 from suites.exportdb import (  # noqa: E402
     EXPORTDB_MODULE,
@@ -128,6 +129,16 @@ def test_pattern_inputs_and_dynamic_shapes_come_from_the_example() -> None:
             assert case.dynamic_shapes is not None
             assert case.dynamic_shapes(sample) is example.dynamic_shapes
     assert any(c.dynamic_shapes is not None for c in DB.cases)
+
+
+def test_a_dynamic_cell_names_the_examples_own_shapes_as_its_spec() -> None:
+    # A repro passes example.dynamic_shapes itself: no rendering of ExportDB's own Dims.
+    case = next(c for c in DB.cases if c.dynamic_shapes is not None)
+    assert case.build.name in EXAMPLES  # type: ignore[attr-defined]
+    module, (sample,) = case.build("cpu")
+    notes: dict[str, str] = {}
+    dynamic.derive(module, sample, notes, shapes=case.dynamic_shapes)
+    assert notes[Prop.DYNAMIC_SHAPES] == dynamic.EXAMPLE_SPEC == "example.dynamic_shapes"
 
 
 def test_each_build_is_a_fresh_copy() -> None:

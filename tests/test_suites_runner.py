@@ -24,6 +24,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
+from suites import cases, recipe  # noqa: E402
 from suites.cases import PLANTED_FIFO_ENV, PLANTED_FLAKY_ENV  # noqa: E402
 from suites.groups import units  # noqa: E402
 from suites.runner import RunConfig, _ordered  # noqa: E402
@@ -169,6 +170,28 @@ def test_while_loop_serialize_records_carried_inputs_before_and_after(planted_ru
     assert serialize.status in (Status.XFAIL, Status.XPASS)
     if serialize.props[Prop.CARRIED_AFTER] == "list":
         assert "while_loop.serde-tuple-to-list" in serialize.props[Prop.BEHAVIOURS]
+
+
+def test_cells_that_did_not_pass_carry_their_cases_facts_and_only_they(
+    planted_run: Run,
+) -> None:
+    _, _, cells = _read(planted_run.junit)
+    planted = {c.hop: c for c in cases.planted({})}
+    for cell in cells:
+        facts = recipe.case_facts(planted[cell.id.hop]) if cell.id.hop in planted else None
+        if cell.status not in recipe.FACT_STATUSES:
+            assert Prop.CASE_SOURCE not in cell.props, cell.id
+        elif facts is not None:  # read back from the JUnit as written, newlines and all
+            assert {k: cell.props.get(k) for k in facts} == facts, cell.id
+    crash = next(c for c in cells if c.status is Status.CRASH)
+    assert crash.props[Prop.CASE_BUILD] == "build_planted_crash"
+    assert "faulthandler._sigsegv()" in crash.props[Prop.CASE_SOURCE]
+    timeout = next(c for c in cells if c.status is Status.TIMEOUT)
+    assert timeout.props[Prop.CASE_BUILD] == "functools.partial(build_planted_hang, fifo=None)"
+    real = [c for c in cells if c.id.hop == "while_loop"]
+    assert any(Prop.CASE_SOURCE in c.props for c in real) == any(
+        c.status in recipe.FACT_STATUSES for c in real
+    )
 
 
 def test_suite_properties_describe_the_torch(planted_run: Run) -> None:
