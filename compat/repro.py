@@ -107,6 +107,7 @@ def script(cell: Cell) -> str:
         "each": Prop.SAMPLE not in props,
         "sample": props.get(Prop.SAMPLE, ""),
         "case_source": "",
+        "unpack": "{s}",  # a sample as (args, kwargs)
     }
     if Prop.OP_NAME in props:
         imports.add(HOP_DB_IMPORT)
@@ -124,7 +125,12 @@ def script(cell: Cell) -> str:
         imports.update(head)
         build = props[Prop.CASE_BUILD]
         build = build if build.isidentifier() else f"({build})"
-        values.update(kind="source", case_source=source, case_build=build)
+        values.update(
+            kind="source",
+            case_source=source,
+            case_build=build,
+            unpack="{s}.args, dict({s}.kwargs)",
+        )
     else:
         raise NoScript(
             "its JUnit records no case facts (a suite from before repro scripts, or another "
@@ -174,18 +180,14 @@ def _split_imports(source: str) -> tuple[set[str], str]:
 
 
 def _ordered_imports(imports: set[str]) -> list[str]:
-    """``from __future__`` first, then the standard library, then the rest, a blank line
-    between groups; by module within a group, ``import m`` before ``from m import``."""
+    """``from __future__`` first, then the standard library, then the rest, in one block (a
+    repro is short); by module within a group, ``import m`` before ``from m import``."""
     groups: list[list[str]] = [[], [], []]
     for line in imports:
         module = line.split()[1]
         kind = 0 if module == "__future__" else 1 if _top(module) in sys.stdlib_module_names else 2
         groups[kind].append(line)
-    out: list[str] = []
-    for group in groups:
-        if group:
-            out += ([""] if out else []) + sorted(group, key=_import_key)
-    return out
+    return [line for group in groups for line in sorted(group, key=_import_key)]
 
 
 def _import_key(line: str) -> tuple[str, bool]:

@@ -59,13 +59,11 @@ HEADER = "from __future__ import annotations"
 
 # suites.catalog.entries.entry, standalone: resolve_spec and dotted folded into one function.
 ENTRY_SHIM = """\
-def entry(spec):
+def entry(spec):  # the first "module:attr" of spec that this torch has
     for module, _, attr in (alternative.partition(":") for alternative in spec.split("|")):
-        with contextlib.suppress(Exception):
-            if (found := getattr(importlib.import_module(module), attr, None)) is not None:
-                return found
-    dotted = spec.replace(":", ".").replace("|", " or ")
-    raise LookupError(f"torch {torch.__version__} has no {dotted}")
+        with contextlib.suppress(Exception):  # absent, or broken in this torch
+            return getattr(importlib.import_module(module), attr)
+    raise LookupError(f"torch {torch.__version__} has no {spec.replace(':', '.')}")
 """
 
 _ABSENT = object()
@@ -152,7 +150,9 @@ class _Closure:
         blocks = [HEADER, "\n".join(lines)]
         if self.constants:
             blocks.append("\n".join(self.constants))
-        return "\n\n".join([*blocks, *self.definitions]) + "\n"
+        # Compact, as a repro should be: the helpers together, the builder (the last) apart.
+        *helpers, builder = self.definitions
+        return "\n\n".join([*blocks, *(["\n".join(helpers)] if helpers else []), builder]) + "\n"
 
     def with_module(self, name: str, module: ModuleType) -> _Closure:
         """A copy that also imports ``module`` as ``name``."""

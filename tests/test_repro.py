@@ -81,7 +81,7 @@ def _report(*cells: Cell) -> Report:
         ("strict", ["strict=True"]),
         ("non_strict", ["strict=False"]),
         ("pre_dispatch", ["_export(model, *copy.deepcopy((args, kwargs)), pre_dispatch=True)"]),
-        ("retrace", ["pre_dispatch=True", "ep.run_decompositions()"]),
+        ("retrace", ["pre_dispatch=True).run_decompositions()"]),
         (
             "serialize",
             [
@@ -105,24 +105,24 @@ def test_each_mode_runs_its_steps_in_order_and_ends_with_the_comparison(
     assert steps[-1] == 'print("no failure: eager and exported agree")'
     assert steps[-2].startswith("check(")  # the eager-vs-exported comparison comes last
     assert 'print("torch", torch.__version__)' in text
-    assert "args, kwargs = samples[0]" in text
+    assert "args, kwargs = samples[0].args, dict(samples[0].kwargs)" in text
 
 
 def test_the_case_source_is_inlined_and_its_imports_merged_once() -> None:
     text = script(_cell("2.13.0-cpu", f"{CASE}/aot[cpu]", props=(*FACTS, ("sample", "0"))))
     lines = text.splitlines()
-    assert lines[2] == "from __future__ import annotations"  # after the two comment lines
+    assert lines[1] == "from __future__ import annotations"  # after the comment line
     assert lines.count("import torch") == 1
     assert "from collections import namedtuple" in lines
     assert 'def build_neg(device):\n    """x.neg(): a case."""' in text
-    assert "model, built = build_neg('cpu')" in text
+    assert "model, samples = build_neg('cpu')" in text
     assert "suites" not in text.replace("torch-hop-compat", "")
 
 
 def test_a_cell_without_a_sample_index_runs_every_sample() -> None:
     text = script(_cell("2.13.0-cpu", f"{CASE}/aot[cpu]", Status.CRASH))
-    assert "for args, kwargs in samples:" in text
-    assert "\n    ep = torch.export.export(" in text
+    assert "for s in samples:" in text
+    assert "\n    args, kwargs = s.args, dict(s.kwargs)\n    ep = torch.export.export(" in text
     ast.parse(text)
 
 
@@ -218,7 +218,7 @@ def test_the_issue_text_names_first_and_last_failing_and_last_passing_release() 
     assert "- Fails on: 2.9.1-cpu, 2.13.0-cpu (first 2.9.1-cpu, last 2.13.0-cpu)." in text
     assert "- Last passed: 2.6.0-cpu." in text
     assert "- torch 2.13.0+cpu" in text and "Python 3.11.9, Linux-x86_64" in text
-    assert "```python\n# Repro of catalog:cond.simple/serialize[cpu]" in text
+    assert "```python\n# Repro of catalog:cond.simple/serialize[cpu] (torch-hop-compat)" in text
     assert text.rstrip().endswith("RuntimeError: boom 3\n```")
 
 
