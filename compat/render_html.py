@@ -106,7 +106,7 @@ from compat.model import (
 from compat.overview import resolve_hop_overview, resolve_pass_rates
 from compat.provenance import resolve_provenance
 from compat.render_svg import render_hop_since_svg, render_pass_rate_svg
-from compat.repro import REPRO_DIR, REPRO_STATUSES, Repros, Script
+from compat.repro import REPRO_DIR, Repros, Script
 from compat.timeline import (
     Timeline,
     members_text,
@@ -116,7 +116,7 @@ from compat.timeline import (
     version_names,
 )
 from suites.behaviours import Behaviour
-from suites.schema import Device, Mode, Prop, Status, SuiteProp
+from suites.schema import REPRO_STATUSES, Device, Mode, Prop, Status, SuiteProp
 
 NO_RESULT_VALUE = "none"
 _VERDICT_CLASS: Mapping[Verdict, str] = {

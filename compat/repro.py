@@ -28,12 +28,10 @@ import jinja2
 
 from compat.errors import InputError, ReportFileError
 from compat.model import Cell, Report, Row, TargetInfo
-from suites.schema import CellId, Mode, Prop, Status, SuiteProp
+from suites.schema import REPRO_STATUSES, CellId, Mode, Prop, Status, SuiteProp
 
 REPRO_DIR = "repro"
 INDEX_NAME = "index.json"
-# The statuses a repro is written for: every failure, and xfail (a known bug, still a bug).
-REPRO_STATUSES = frozenset({Status.FAIL, Status.ERROR, Status.TIMEOUT, Status.CRASH, Status.XFAIL})
 
 
 def cell_file(cell: CellId) -> str:

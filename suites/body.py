@@ -19,9 +19,8 @@ from suites.cases import Case, Sample
 from suites.exportdb import graph_hops
 from suites.gaps import resolve_gap
 from suites.groups import PUBLIC_EXPORT, SHARED_EXPORT
-from suites.recipe import FACT_STATUSES
 from suites.results import CellResult, make_result
-from suites.schema import Device, Mode, Prop, Source, Status
+from suites.schema import REPRO_STATUSES, Device, Mode, Prop, Source, Status
 from suites.scratch import resolve_scratch
 from suites.scrub import scrub_credentials
 from suites.signature import signature
@@ -270,7 +269,7 @@ def _result(case: Case, mode: Mode, device: Device, tally: _Tally) -> CellResult
         raw, error_type, full, detail = Status.PASS, None, "", ""
 
     status, behaviours = resolve_status(raw, case.hop, mode.value, error_type, full, notes)
-    if status not in FACT_STATUSES:  # what a repro needs, only where there is one to write
+    if status not in REPRO_STATUSES:  # what a repro needs, only where there is one to write
         for fact in dynamic.FACTS:
             notes.pop(fact, None)
     message = ""

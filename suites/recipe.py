@@ -24,7 +24,7 @@ definition counts as local throughout it. Cases that shadow a global in one
 inner scope only and read it in another are not rendered faithfully (their
 standalone run fails with a NameError; tests run every catalogue case's).
 
-Only the standard library at the top: the runner imports ``FACT_STATUSES``.
+Only the standard library at the top: torch is imported where a shim needs it.
 """
 
 from __future__ import annotations
@@ -46,13 +46,11 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from suites.schema import Prop, Status
+from suites.schema import Prop
 
 if TYPE_CHECKING:
     from suites.cases import Case
 
-# The cells that carry their case's facts: every failure, and xfail (a known bug, still a bug).
-FACT_STATUSES = frozenset({Status.FAIL, Status.ERROR, Status.TIMEOUT, Status.CRASH, Status.XFAIL})
 # Installed editable where the tests run, yet never importable from a standalone script.
 PROJECT = frozenset({"suites", "compat"})
 HEADER = "from __future__ import annotations"

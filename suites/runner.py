@@ -41,9 +41,8 @@ from typing import Any, TextIO
 from suites.groups import Unit, units
 from suites.junit_xml import Testsuite, junit_document, stamped, suite_name, write_junit
 from suites.previous import load_outcomes, outcome
-from suites.recipe import FACT_STATUSES
 from suites.results import CellResult, make_result
-from suites.schema import CellId, Mode, Prop, Status, SuiteProp
+from suites.schema import REPRO_STATUSES, CellId, Mode, Prop, Status, SuiteProp
 from suites.scratch import scratch_env
 from suites.scrub import scrub_credentials
 from suites.worker import WorkerConfig
@@ -452,7 +451,7 @@ def _outcome(
 
 def _with_facts(result: CellResult, facts: Facts) -> CellResult:
     """``result`` with its case's facts, if it did not pass."""
-    if result.status not in FACT_STATUSES:
+    if result.status not in REPRO_STATUSES:
         return result
     for key, value in facts.get(result.cell.case, {}).items():
         result = result.with_property(key, value)

@@ -45,6 +45,10 @@ class Mode(enum.StrEnum):
     AOTI = "aoti"  # AOTInductor: compile and package, load back, run (opt-in: DEFAULT_MODES)
 
 
+# The cells that carry their case's facts and get a repro script (compat.repro): every
+# failure, and xfail (a known bug is still a bug).
+REPRO_STATUSES = frozenset({Status.FAIL, Status.ERROR, Status.TIMEOUT, Status.CRASH, Status.XFAIL})
+
 SEED_MODES = (Mode.AOT, Mode.PRE_DISPATCH, Mode.RETRACE, Mode.SERIALIZE)
 # What a run measures unless told otherwise: aoti compiles C++ per case (tens of seconds).
 DEFAULT_MODES = tuple(m for m in Mode if m is not Mode.AOTI)

@@ -14,8 +14,14 @@ from suites import dynamic, modes  # noqa: E402
 from suites.body import run_cell  # noqa: E402
 from suites.cases import PLANTED_ABSENT_ENTRY, Case, Sample, module_of, requires  # noqa: E402
 from suites.catalog import CATALOG  # noqa: E402
-from suites.recipe import FACT_STATUSES  # noqa: E402
-from suites.schema import Device, Gap, Mode, Prop, Status  # noqa: E402
+from suites.schema import (  # noqa: E402
+    REPRO_STATUSES,
+    Device,
+    Gap,
+    Mode,
+    Prop,
+    Status,
+)
 
 
 def _case(fn: Any, *inputs: Any, shapes: Any = None, **kwargs: Any) -> Case:
@@ -74,7 +80,7 @@ def test_a_catalogue_cell_that_fails_carries_facts_a_repro_can_evaluate() -> Non
     # associative_scan.cumsum fails at its second size on 2.13 (docs/findings/README.md)
     (case,) = [c for c in CATALOG if c.id == "catalog:associative_scan.cumsum"]
     result = run_cell(case, Mode.DYNAMIC, Device.CPU)
-    if result.status not in FACT_STATUSES:
+    if result.status not in REPRO_STATUSES:
         assert result.prop(Prop.DYNAMIC_SHAPES) is None
         pytest.skip(f"{case.id} is {result.status} in the dynamic mode on this torch")
     torch.manual_seed(0)

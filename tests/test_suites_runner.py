@@ -31,6 +31,7 @@ from suites.runner import RunConfig, _ordered  # noqa: E402
 from suites.schema import (  # noqa: E402
     DEFAULT_MODES,
     JUNIT_ELEMENT,
+    REPRO_STATUSES,
     CellId,
     Device,
     Mode,
@@ -179,7 +180,7 @@ def test_cells_that_did_not_pass_carry_their_cases_facts_and_only_they(
     planted = {c.hop: c for c in cases.planted({})}
     for cell in cells:
         facts = recipe.case_facts(planted[cell.id.hop]) if cell.id.hop in planted else None
-        if cell.status not in recipe.FACT_STATUSES:
+        if cell.status not in REPRO_STATUSES:
             assert Prop.CASE_SOURCE not in cell.props, cell.id
         elif facts is not None:  # read back from the JUnit as written, newlines and all
             assert {k: cell.props.get(k) for k in facts} == facts, cell.id
@@ -190,7 +191,7 @@ def test_cells_that_did_not_pass_carry_their_cases_facts_and_only_they(
     assert timeout.props[Prop.CASE_BUILD] == "functools.partial(build_planted_hang, fifo=None)"
     real = [c for c in cells if c.id.hop == "while_loop"]
     assert any(Prop.CASE_SOURCE in c.props for c in real) == any(
-        c.status in recipe.FACT_STATUSES for c in real
+        c.status in REPRO_STATUSES for c in real
     )
 
 
