@@ -168,48 +168,63 @@ def run_script(python: str, script: Path, limit: float) -> Ran:
         return Ran(ended["type"], ended["message"], seconds=seconds)
 
 
+# A script that does not fail as its cell did runs again, up to this many runs in all:
+# some failures are not deterministic in torch itself (2.6's vmap errors under
+# associative_scan and flex_attention alternate between two messages from run to run).
+ATTEMPTS = 3
+
+
 def check(
     expected: Iterable[Expected],
     pythons: Mapping[str, str],
     limits: Mapping[Mode, float],
     jobs: int,
     say: Callable[[str], None],
-) -> list[tuple[Expected, Ran]]:
-    """Run each expected cell's script in its target's interpreter, ``jobs`` at once."""
+) -> list[tuple[Expected, list[Ran]]]:
+    """Run each expected cell's script in its target's interpreter, ``jobs`` at once; a run
+    that does not reproduce its cell is tried again, up to ``ATTEMPTS`` runs."""
     todo = list(expected)
 
-    def one(item: Expected) -> tuple[Expected, Ran]:
+    def one(item: Expected) -> tuple[Expected, list[Ran]]:
         python = pythons.get(item.target)
         if python is None:
-            ran = Ran(missing=f"no interpreter noted for target {item.target}")
-        else:
-            mode = Mode(item.cell.rsplit("/", 1)[1].split("[")[0])
-            ran = run_script(python, item.script, limits.get(mode, limits[Mode.AOT]))
-        return item, ran
+            return item, [Ran(missing=f"no interpreter noted for target {item.target}")]
+        mode = Mode(item.cell.rsplit("/", 1)[1].split("[")[0])
+        runs = [run_script(python, item.script, limits.get(mode, limits[Mode.AOT]))]
+        while len(runs) < ATTEMPTS and runs[-1].missing is None and not reproduces(item, runs[-1]):
+            runs.append(run_script(python, item.script, limits.get(mode, limits[Mode.AOT])))
+        return item, runs
 
-    done: list[tuple[Expected, Ran]] = []
+    done: list[tuple[Expected, list[Ran]]] = []
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for item, ran in pool.map(one, todo):
-            done.append((item, ran))
-            mark = "ok  " if reproduces(item, ran) else "DIFF"
-            say(f"[{len(done)}/{len(todo)}] {mark} {item.target} {item.cell} ({ran.seconds:.0f} s)")
+        for item, runs in pool.map(one, todo):
+            done.append((item, runs))
+            mark = "ok  " if reproduces(item, runs[-1]) else "DIFF"
+            mark = "ok*" if mark == "ok  " and len(runs) > 1 else mark
+            seconds = sum(r.seconds for r in runs)
+            say(f"[{len(done)}/{len(todo)}] {mark} {item.target} {item.cell} ({seconds:.0f} s)")
     return done
 
 
-def render_check(done: list[tuple[Expected, Ran]]) -> str:
-    """The result as Markdown: the count, then every script that did not reproduce."""
-    misses = [(e, r) for e, r in done if not reproduces(e, r)]
+def render_check(done: list[tuple[Expected, list[Ran]]]) -> str:
+    """The result as Markdown: the counts, then every script that did not reproduce its cell
+    at its first run, with what its runs raised."""
+    misses = [(e, runs) for e, runs in done if not reproduces(e, runs[-1])]
+    flaky = [(e, runs) for e, runs in done if len(runs) > 1 and reproduces(e, runs[-1])]
+    first = len(done) - len(misses) - len(flaky)
     lines = [
         "# repro-check",
         "",
-        f"{len(done) - len(misses)} of {len(done)} scripts fail as their cells did.",
+        f"{len(done) - len(misses)} of {len(done)} scripts fail as their cells did "
+        f"({first} at the first run, {len(flaky)} at a later one); {len(misses)} do not.",
         "",
     ]
-    if misses:
-        lines += ["| target | cell | the cell | the script |", "| --- | --- | --- | --- |"]
-        for e, r in misses:
+    if misses or flaky:
+        lines += ["| target | cell | the cell | the script's runs |", "| --- | --- | --- | --- |"]
+        for e, runs in misses + flaky:
             cell = e.signature or e.status.value
-            lines.append(f"| {e.target} | `{e.cell}` | {_md(cell)} | {_md(r.describe())} |")
+            seen = " / ".join(r.describe() for r in runs)
+            lines.append(f"| {e.target} | `{e.cell}` | {_md(cell)} | {_md(seen)} |")
     return "\n".join(lines) + "\n"
 
 
