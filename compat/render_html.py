@@ -29,7 +29,8 @@ block, row by row, column by column, skipping columns without a result):
   reason ``compat.repro.Repros.absent`` gives, or null);
 - ``scripts`` and ``issues``: each distinct repro script text and issue text, once (a
   script is shared by the targets that have the same text, an issue text by a cell id's
-  targets);
+  targets); an issue is ``[text]``, or ``[before, script index, after]`` around the
+  script it quotes, which travels once, in ``scripts``;
 - ``result`` and ``time``: per key, its result's index and its time;
 - ``behaviours``: ``{id: {sentence, hop, mode}}``;
 - ``overview``: ``{modes, devices, rows: [[case, hop, source, variant, codes]],
@@ -306,9 +307,13 @@ class _ReproData:
     def __init__(self, repros: Repros) -> None:
         self.repros = repros
         self.scripts: list[str] = []
-        self.issues: list[str] = []
+        self.issues: list[list[object]] = []  # [text] or [before, script index, after]
         self._script_index: dict[str, int] = {}
         self._issue_index: dict[str, int] = {}
+        # cell id -> the script its issue text quotes: the newest failing target's
+        self._quoted: dict[str, str] = {}
+        for script in reversed(repros.scripts):
+            self._quoted[str(script.cell)] = script.text
         # (target, cell id) -> script; the first that names the target, as Repros.script_for
         self._script_of: dict[tuple[str, str], Script] = {}
         for script in repros.scripts:
@@ -335,9 +340,24 @@ class _ReproData:
         return (
             None if script is None else f"{REPRO_DIR}/{urllib.parse.quote(script.file, safe='@+')}",
             None if script is None else self._index(script.text, self.scripts, self._script_index),
-            None if issue is None else self._index(issue, self.issues, self._issue_index),
+            None if issue is None else self._issue(cid, issue),
             absent,
         )
+
+    def _issue(self, cid: str, issue: str) -> int:
+        """The index of an issue text, stored as the text around the script it quotes (the
+        script itself is in ``scripts`` once) where it quotes one."""
+        if issue not in self._issue_index:
+            quoted = self._quoted.get(cid, "")
+            before, found, after = issue.partition(quoted) if quoted else (issue, "", "")
+            if found:
+                index = self._index(self._quoted[cid], self.scripts, self._script_index)
+                parts: list[object] = [before, index, after]
+            else:
+                parts = [issue]
+            self._issue_index[issue] = len(self.issues)
+            self.issues.append(parts)
+        return self._issue_index[issue]
 
 
 def _result_data(

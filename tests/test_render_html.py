@@ -493,6 +493,12 @@ def _repro_case() -> tuple[Report, Repros]:
     return Report.from_cells(targets=targets, cells=cells, behaviours=()), repros
 
 
+def _issue_text(data: dict[str, Any], index: int) -> str:
+    """An issue text as the page's script puts it together: around the script it quotes."""
+    parts = data["issues"][index]
+    return parts[0] + data["scripts"][parts[1]] + parts[2] if len(parts) == 3 else parts[0]
+
+
 def _repro_of(data: dict[str, Any], entry: Decoded) -> tuple[object, ...] | None:
     """A decoded cell's (link, script text, issue text, why no script), or None."""
     assert entry.result is not None
@@ -504,7 +510,7 @@ def _repro_of(data: dict[str, Any], entry: Decoded) -> tuple[object, ...] | None
     return (
         link,
         None if script is None else data["scripts"][script],
-        None if issue is None else data["issues"][issue],
+        None if issue is None else _issue_text(data, issue),
         absent,
     )
 
@@ -535,8 +541,9 @@ def test_repro_data_round_trip() -> None:
     )
     # Each distinct text once: cond's script serves both targets, while_loop's issue text both.
     assert sorted(data["scripts"]) == sorted(s.text for s in repros.scripts)
-    assert sorted(data["issues"]) == sorted(repros.issues.values())
-    for text in [*data["scripts"], *data["issues"]]:
+    issues = [_issue_text(data, i) for i in range(len(data["issues"]))]
+    assert sorted(issues) == sorted(repros.issues.values())
+    for text in [*data["scripts"], *(p for parts in data["issues"] for p in parts[::2])]:
         assert html.count(json.dumps(text)[1:-1]) == 1, text
 
 
@@ -589,4 +596,25 @@ def test_repro_texts_cannot_escape() -> None:
     # The file name is one path segment under repro/, percent-encoded: no scheme, no "..".
     assert link.startswith("repro/") and "/" not in link[len("repro/") :] and ":" not in link
     assert data["scripts"] == [script]
-    assert data["issues"] == [hostile.issues[str(_COND)]]
+    assert [_issue_text(data, 0)] == [hostile.issues[str(_COND)]]
+
+
+def test_an_issue_text_quotes_its_script_without_carrying_it_twice() -> None:
+    report, repros = _repro_case()
+    script = next(s for s in repros.scripts if s.cell == _COND)
+    issue = f"## cond issue\n\n```python\n{script.text}```\n\n## Error\n"
+    quoting = Repros(repros.scripts, {**repros.issues, str(_COND): issue}, repros.absent)
+    html = render_html(report, Facts(), quoting)
+    data = _data(html)
+    (index,) = {
+        r[10][2]
+        for r in data["results"]
+        if r[10] and (r[10][0] or "").startswith("repro/catalog.cond")
+    }
+    assert data["issues"][index] == [
+        "## cond issue\n\n```python\n",
+        data["scripts"].index(script.text),
+        "```\n\n## Error\n",
+    ]
+    assert _issue_text(data, index) == issue
+    assert html.count(json.dumps(script.text)[1:-1]) == 1
