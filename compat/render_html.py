@@ -117,7 +117,7 @@ from compat.timeline import (
     version_names,
 )
 from suites.behaviours import Behaviour
-from suites.schema import REPRO_STATUSES, Device, Mode, Prop, Status, SuiteProp
+from suites.schema import CASE_FACTS, REPRO_STATUSES, Device, Mode, Prop, Status, SuiteProp
 
 NO_RESULT_VALUE = "none"
 _VERDICT_CLASS: Mapping[Verdict, str] = {
@@ -129,21 +129,6 @@ _VERDICT_CLASS: Mapping[Verdict, str] = {
 }
 TEMPLATE = "report.html.j2"
 NO_REPROS = Repros()  # a report rendered without its repro folder
-# The properties a repro script is rendered from: the panel shows the script, not them.
-CASE_FACTS = frozenset(
-    {
-        Prop.SAMPLE,
-        Prop.CASE_SOURCE,
-        Prop.CASE_BUILD,
-        Prop.OP_NAME,
-        Prop.OP_VARIANT,
-        Prop.OP_INDEX,
-        Prop.EXAMPLE,
-        Prop.DYNAMIC_SHAPES,
-        Prop.DYNAMIC_BATCH,
-        Prop.SECOND_SIZE,
-    }
-)
 # Cells linked per behaviour or signature: a big matrix's most frequent signature hits
 # thousands, more than anyone follows one by one.
 MAX_REFS = 50

@@ -123,6 +123,22 @@ class Prop(enum.StrEnum):
     SECOND_SIZE = "second_size"
 
 
+# The properties a repro script is made of (report.html shows the script, not them).
+CASE_FACTS = frozenset(
+    {
+        Prop.SAMPLE,
+        Prop.CASE_SOURCE,
+        Prop.CASE_BUILD,
+        Prop.OP_NAME,
+        Prop.OP_VARIANT,
+        Prop.OP_INDEX,
+        Prop.EXAMPLE,
+        Prop.DYNAMIC_SHAPES,
+        Prop.DYNAMIC_BATCH,
+        Prop.SECOND_SIZE,
+    }
+)
+
 # Tokens of the ``expectation`` property (suites.upstream writes them, compat reads them):
 # upstream would not run the cell at all (``onlyCUDA``, ``skip: why``, ``no-float32-on-cpu``),
 # or runs it as an expected failure.

@@ -26,7 +26,7 @@ from compat.facts import expected_reason
 from compat.layout import resolve_matrix
 from compat.model import Cell, Facts, Report, TargetInfo
 from compat.overview import resolve_hop_overview
-from compat.render_html import CASE_FACTS, MAX_REFS, render_html
+from compat.render_html import MAX_REFS, render_html
 from compat.repro import Repros, Script, cell_file
 from compat.timeline import resolve_timelines
 from suites.schema import CellId, Device, Mode, Prop, Source, Status
@@ -556,18 +556,6 @@ def test_case_facts_stay_out_of_the_property_list() -> None:
         for entry in failed:
             assert entry.result is not None
             assert entry.result[5] == [[Prop.GRAPH_HOPS.value, "cond"]]
-    assert {
-        Prop.SAMPLE,
-        Prop.CASE_SOURCE,
-        Prop.CASE_BUILD,
-        Prop.OP_NAME,
-        Prop.OP_VARIANT,
-        Prop.OP_INDEX,
-        Prop.EXAMPLE,
-        Prop.DYNAMIC_SHAPES,
-        Prop.DYNAMIC_BATCH,
-        Prop.SECOND_SIZE,
-    } == CASE_FACTS
 
 
 def test_without_repros_no_cell_has_one() -> None:
