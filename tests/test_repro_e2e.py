@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -110,3 +111,23 @@ def test_the_catalogue_script_is_short_and_inlines_the_case(report: Path) -> Non
 def test_a_user_helper_is_inlined(report: Path) -> None:
     text = (report / "repro" / "user.while_loop.helper_body.serialize.cpu.py").read_text()
     assert "def count_body(i, x):" in text and "def build_helper_body(device)" in text
+
+
+def test_a_crashed_and_a_timed_out_cell_have_scripts_that_crash_and_hang(tmp_path: Path) -> None:
+    """The planted rows: the runner marks them crash and timeout, without a sample index;
+    their scripts, built from the facts the runner attached, crash and hang in turn."""
+    junit = tmp_path / "junit" / "local.xml"
+    cmd = [sys.executable, "-m", "suites", "--junit", str(junit), "--target", "local"]
+    cmd += ["--source", "catalog", "--hop", "_planted*", "--mode", "aot", "--timeout", "10"]
+    env = {**os.environ, "HOP_SUITE_PLANTED": "1"}
+    subprocess.run(cmd, cwd=ROOT, capture_output=True, env=env, timeout=600, check=False)
+    assert (
+        main(["report", str(junit.parent), "--out", str(tmp_path / "r")], stdout=io.StringIO()) == 0
+    )
+    (folder,) = [p for p in (tmp_path / "r").iterdir() if p.is_dir()]
+    expected = {e.cell: e for e in expected_cells(folder)}
+    crash = expected["catalog:_planted_crash.segfault/aot[cpu]"]
+    hang = expected["catalog:_planted_hang.sleep/aot[cpu]"]
+    assert "for s in samples:" in crash.script.read_text()  # no sample index: each in turn
+    assert reproduces(crash, run_script(sys.executable, crash.script, 60))
+    assert reproduces(hang, run_script(sys.executable, hang.script, 10))
