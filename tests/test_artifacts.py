@@ -72,7 +72,9 @@ def test_index_lists_newest_first(tmp_path: Path) -> None:
 
 def test_a_write_that_fails_part_way_leaves_nothing_behind(tmp_path: Path) -> None:
     root = tmp_path / "reports"
-    files = {**_files("{}\n"), "no-such-folder/report.md": "x"}
+    # "notes" is written as a file, so "notes/a.md" (a nested name, as repro/ files are)
+    # cannot get its folder: the write fails after some files are in place.
+    files = {**_files("{}\n"), "notes": "x", "notes/a.md": "y"}
     with pytest.raises(ArtifactError, match="cannot write the report into"):
         write_report(root, files, DAY1)
     assert list(root.iterdir()) == []
@@ -124,3 +126,10 @@ def test_an_audit_names_its_folder_and_never_overwrites_another(tmp_path: Path) 
     assert (
         f"[{first.folder.name}]({first.folder.name}/report.md)" in (root / INDEX_NAME).read_text()
     )
+
+
+def test_nested_names_are_written_in_their_folder_and_listed_as_one(tmp_path: Path) -> None:
+    files = {**_files("{}\n"), "repro/a.py": "print(1)\n", "repro/index.json": "{}\n"}
+    written = write_report(tmp_path / "reports", files, DAY1)
+    assert (written.folder / "repro" / "a.py").read_text() == "print(1)\n"
+    assert "repro/" in written.files and "a.py" not in written.files
