@@ -107,7 +107,7 @@ from compat.model import (
 from compat.overview import resolve_hop_overview, resolve_pass_rates
 from compat.provenance import resolve_provenance
 from compat.render_svg import render_hop_since_svg, render_pass_rate_svg
-from compat.repro import REPRO_DIR, Repros, Script
+from compat.repro import REPRO_DIR, Repros
 from compat.timeline import (
     Timeline,
     members_text,
@@ -117,7 +117,7 @@ from compat.timeline import (
     version_names,
 )
 from suites.behaviours import Behaviour
-from suites.schema import CASE_FACTS, REPRO_STATUSES, Device, Mode, Prop, Status, SuiteProp
+from suites.schema import CASE_FACTS, REPRO_STATUSES, CellId, Device, Mode, Prop, Status, SuiteProp
 
 NO_RESULT_VALUE = "none"
 _VERDICT_CLASS: Mapping[Verdict, str] = {
@@ -295,15 +295,6 @@ class _ReproData:
         self.issues: list[list[object]] = []  # [text] or [before, script index, after]
         self._script_index: dict[str, int] = {}
         self._issue_index: dict[str, int] = {}
-        # cell id -> the script its issue text quotes: the newest failing target's
-        self._quoted: dict[str, str] = {}
-        for script in reversed(repros.scripts):
-            self._quoted[str(script.cell)] = script.text
-        # (target, cell id) -> script; the first that names the target, as Repros.script_for
-        self._script_of: dict[tuple[str, str], Script] = {}
-        for script in repros.scripts:
-            for target in script.targets:
-                self._script_of.setdefault((target, str(script.cell)), script)
 
     @staticmethod
     def _index(text: str, texts: list[str], index: dict[str, int]) -> int:
@@ -315,7 +306,7 @@ class _ReproData:
     def of(self, cell: Cell) -> tuple[str | None, int | None, int | None, str | None] | None:
         """``(link, script, issue, why no script)`` of a cell (see the module doc), or None."""
         cid = str(cell.id)
-        script = self._script_of.get((cell.target, cid))
+        script = self.repros.script_for(cell.target, cell.id)
         if script is None and cell.status not in REPRO_STATUSES:
             return None
         issue = self.repros.issues.get(cid)
@@ -325,18 +316,19 @@ class _ReproData:
         return (
             None if script is None else f"{REPRO_DIR}/{urllib.parse.quote(script.file, safe='@+')}",
             None if script is None else self._index(script.text, self.scripts, self._script_index),
-            None if issue is None else self._issue(cid, issue),
+            None if issue is None else self._issue(cell.id, issue),
             absent,
         )
 
-    def _issue(self, cid: str, issue: str) -> int:
+    def _issue(self, cell: CellId, issue: str) -> int:
         """The index of an issue text, stored as the text around the script it quotes (the
         script itself is in ``scripts`` once) where it quotes one."""
         if issue not in self._issue_index:
-            quoted = self._quoted.get(cid, "")
-            before, found, after = issue.partition(quoted) if quoted else (issue, "", "")
+            quoted = self.repros.quoted(cell)
+            text = quoted.text if quoted is not None else ""
+            before, found, after = issue.partition(text) if text else (issue, "", "")
             if found:
-                index = self._index(self._quoted[cid], self.scripts, self._script_index)
+                index = self._index(text, self.scripts, self._script_index)
                 parts: list[object] = [before, index, after]
             else:
                 parts = [issue]

@@ -60,7 +60,19 @@ class Repros:
 
     def script_for(self, target: str, cell: CellId) -> Script | None:
         """The script of ``cell`` on ``target``, or None."""
-        return next((s for s in self.scripts if s.cell == cell and target in s.targets), None)
+        return self._by_target.get((target, cell))
+
+    def quoted(self, cell: CellId) -> Script | None:
+        """The script ``cell``'s issue text quotes: its newest failing target's (the first)."""
+        return self._first.get(cell)
+
+    @functools.cached_property
+    def _by_target(self) -> dict[tuple[str, CellId], Script]:
+        return {(t, s.cell): s for s in self.scripts for t in s.targets}
+
+    @functools.cached_property
+    def _first(self) -> dict[CellId, Script]:
+        return {s.cell: s for s in reversed(self.scripts)}
 
 
 # What each mode does, in the script's first line.
